@@ -1,0 +1,208 @@
+//! axon-telemetry: anonymous, opt-out usage telemetry for the Axon Kubernetes operator.
+//!
+//! One run lists Axon's objects cluster-wide, reduces them to counts, keeps a random
+//! installation ID in a ConfigMap, POSTs one JSON [`report::Report`] and exits.
+//!
+//! What is sent: task counts by agent type and by phase, counts of TaskSpawners,
+//! AgentConfigs and Workspaces, the TaskSpawner source types in use, the number of
+//! distinct namespaces, summed cost and tokens, the Axon, Kubernetes and reporter
+//! versions, the installation ID and a timestamp (TELEMETRY.md documents every field).
+//!
+//! What never is: names, namespaces, labels, annotations, prompts, branches, models,
+//! images, URLs, secrets, messages or any other free text. This holds by construction:
+//! objects are decoded into vocabulary enums, hashes and numbers as they are read
+//! (`objects`), and the report's types (`report`) cannot hold anything else.
+
+#![forbid(unsafe_code)]
+
+pub mod axon;
+pub mod backoff;
+pub mod cli;
+pub mod collect;
+pub mod exit;
+mod identity;
+pub mod kube;
+pub mod logging;
+pub mod objects;
+pub mod report;
+pub mod send;
+
+use std::io::Write;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::time::{Instant, timeout_at};
+use tracing::{info, warn};
+
+use crate::cli::Config;
+use crate::kube::Kube;
+use crate::report::{Report, release_version};
+use crate::send::Sender;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot reach Kubernetes")]
+    Connect(#[source] kube::Error),
+    #[error("cannot prepare to send the report")]
+    SendSetup(#[source] send::SetupError),
+    #[error("could not get the installation ID")]
+    Identity(#[source] identity::Error),
+    #[error("could not collect the report")]
+    Collect(#[source] collect::Error),
+    #[error(
+        "the run's deadline of {0:?} passed before the report was collected: \
+         raise --deadline, or look for a slow or unreachable API server"
+    )]
+    Deadline(Duration),
+    #[error("could not print the report on stdout")]
+    Stdout(#[source] std::io::Error),
+    #[error("could not start the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a run ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// The report could not be delivered; a warning says why.
+    NotSent,
+    DryRun,
+    Disabled,
+}
+
+/// Runs one report on a single-threaded runtime: the work is one request at a time.
+pub fn run(config: &Config) -> Result<Outcome> {
+    if let Some(reason) = config.disabled_by {
+        info!("telemetry is disabled because {reason}: nothing is collected or sent");
+        return Ok(Outcome::Disabled);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    runtime.block_on(report(config))
+}
+
+async fn report(config: &Config) -> Result<Outcome> {
+    info!(
+        "axon-telemetry {} sends anonymous usage counts of Axon objects, nothing else \
+         (TELEMETRY.md lists every field). To opt out: helm upgrade <release> <chart> --reuse-values \
+         --set telemetry.enabled=false, or kubectl delete cronjob axon-telemetry -n {}",
+        report::REPORTER_VERSION,
+        config.namespace
+    );
+    let deadline = Instant::now() + config.deadline;
+    let endpoint = send::redacted(&config.endpoint);
+    let sender = if config.dry_run {
+        None
+    } else {
+        if send::is_plain_http_off_host(&config.endpoint) {
+            warn!(
+                "{endpoint} is plain http: the report crosses the network unencrypted (fine for a collector inside this cluster, otherwise use https)"
+            );
+        }
+        let sender = Sender::new(
+            config.endpoint.clone(),
+            config.send_timeout,
+            config.ca_file.as_deref(),
+        );
+        Some(sender.map_err(Error::SendSetup)?)
+    };
+    let kube = Kube::connect().await.map_err(Error::Connect)?;
+    let report = timeout_at(deadline, build(&kube, config))
+        .await
+        .map_err(|_| Error::Deadline(config.deadline))??;
+
+    let Some(sender) = sender else {
+        let pretty = serde_json::to_string_pretty(&report).expect("a report always serializes");
+        writeln!(std::io::stdout().lock(), "{pretty}").map_err(Error::Stdout)?;
+        info!(
+            "dry run: the report is on stdout; nothing was sent and nothing was written to the cluster"
+        );
+        return Ok(Outcome::DryRun);
+    };
+    let body = serde_json::to_string(&report).expect("a report always serializes");
+    info!(report = %body, "sending the report to {endpoint}");
+    match timeout_at(deadline, sender.send(&body)).await {
+        Ok(Ok(delivered)) => {
+            info!("{endpoint} accepted the report (HTTP {})", delivered.status);
+            Ok(Outcome::Sent)
+        }
+        Ok(Err(e)) => {
+            warn!("the report was not sent: {}", error_chain(&e));
+            Ok(Outcome::NotSent)
+        }
+        Err(_) => {
+            warn!(
+                "the report was not sent: the run's deadline of {:?} passed while sending",
+                config.deadline
+            );
+            Ok(Outcome::NotSent)
+        }
+    }
+}
+
+/// Reads the installation ID, collects the aggregates and reads the versions.
+async fn build(kube: &Kube, config: &Config) -> Result<Report> {
+    let version = match config.axon_version.as_deref() {
+        Some(raw) => {
+            let version = release_version(raw);
+            if version == report::UNKNOWN_VERSION {
+                warn!(
+                    "--axon-version {raw:?} is not a release version (vMAJOR.MINOR.PATCH); reporting \"unknown\""
+                );
+            }
+            version
+        }
+        None => report::UNKNOWN_VERSION.to_owned(),
+    };
+    let store = identity::ClusterStore {
+        kube,
+        namespace: &config.namespace,
+    };
+    let id = identity::get_or_create(&store, &config.namespace, config.dry_run)
+        .await
+        .map_err(Error::Identity)?;
+    let aggregates = collect::aggregate(kube, &axon::AXON, config.page_size)
+        .await
+        .map_err(Error::Collect)?;
+    // Last: when the API server is down, the steps above already failed with the reason.
+    let k8s_version = match kube.server_version().await {
+        Ok(raw) => release_version(&raw),
+        Err(e) => {
+            warn!("reporting k8sVersion \"unknown\": {}", error_chain(&e));
+            report::UNKNOWN_VERSION.to_owned()
+        }
+    };
+    let now = Timestamp::now();
+    Ok(Report {
+        schema_version: report::SCHEMA_VERSION,
+        installation_id: id.uuid(),
+        version,
+        reporter_version: report::REPORTER_VERSION.to_owned(),
+        k8s_version,
+        // Whole seconds: sub-second precision says nothing and helps fingerprinting.
+        timestamp: Timestamp::from_second(now.as_second()).unwrap_or(now),
+        tasks: aggregates.tasks,
+        features: aggregates.features,
+        scale: aggregates.scale,
+        usage: aggregates.usage,
+    })
+}
+
+/// An error and its causes on one line, skipping a cause its parent already quotes.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}

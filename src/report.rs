@@ -1,0 +1,304 @@
+//! The report: what leaves the cluster, field by field (see TELEMETRY.md), and the fixed
+//! vocabularies that every value read from the cluster is mapped into.
+//!
+//! Nothing in this module holds text read from an object: agent types, phases and source
+//! types are enums, versions are rebuilt from their numbers, counts are integers.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The version of this report's format; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// This reporter's own version, reported as `reporterVersion`.
+pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Reported for a version that is absent or does not look like a release.
+pub const UNKNOWN_VERSION: &str = "unknown";
+
+/// One anonymous report. Field order is the JSON key order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema_version: u32,
+    pub installation_id: Uuid,
+    /// The Axon release, as `vMAJOR.MINOR.PATCH`, or `unknown`.
+    pub version: String,
+    pub reporter_version: String,
+    /// The API server's release, as `vMAJOR.MINOR.PATCH`, or `unknown`.
+    pub k8s_version: String,
+    pub timestamp: Timestamp,
+    pub tasks: TaskCounts,
+    pub features: Features,
+    pub scale: Scale,
+    pub usage: Usage,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCounts {
+    pub total: u64,
+    /// Only non-zero counts; they add up to `total`.
+    pub by_type: BTreeMap<AgentType, u64>,
+    /// Only non-zero counts; they add up to `total`.
+    pub by_phase: BTreeMap<Phase, u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Features {
+    pub task_spawners: u64,
+    pub agent_configs: u64,
+    pub workspaces: u64,
+    /// Sorted, each at most once.
+    pub source_types: BTreeSet<SourceType>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scale {
+    /// Distinct namespaces holding at least one Axon object.
+    pub namespaces: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Summed in whole micro-dollars, so the total does not depend on list order.
+    pub total_cost_usd: f64,
+    pub total_input_tokens: u64,
+    pub total_output_tokens: u64,
+}
+
+/// A Task's `.spec.type`. Anything outside the CRD's enum is `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentType {
+    ClaudeCode,
+    Codex,
+    Gemini,
+    Opencode,
+    Cursor,
+    Other,
+}
+
+impl AgentType {
+    pub const ALL: [AgentType; 6] = [
+        AgentType::ClaudeCode,
+        AgentType::Codex,
+        AgentType::Gemini,
+        AgentType::Opencode,
+        AgentType::Cursor,
+        AgentType::Other,
+    ];
+
+    /// Maps a `.spec.type` value, matched exactly as the CRD enum spells it.
+    pub fn from_api(value: &str) -> AgentType {
+        match value {
+            "claude-code" => AgentType::ClaudeCode,
+            "codex" => AgentType::Codex,
+            "gemini" => AgentType::Gemini,
+            "opencode" => AgentType::Opencode,
+            "cursor" => AgentType::Cursor,
+            _ => AgentType::Other,
+        }
+    }
+}
+
+/// A Task's `.status.phase`. Empty, missing or unrecognised is `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Waiting,
+    Unknown,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 6] = [
+        Phase::Pending,
+        Phase::Running,
+        Phase::Succeeded,
+        Phase::Failed,
+        Phase::Waiting,
+        Phase::Unknown,
+    ];
+
+    pub fn from_api(value: &str) -> Phase {
+        match value {
+            "Pending" => Phase::Pending,
+            "Running" => Phase::Running,
+            "Succeeded" => Phase::Succeeded,
+            "Failed" => Phase::Failed,
+            "Waiting" => Phase::Waiting,
+            _ => Phase::Unknown,
+        }
+    }
+}
+
+/// Which trigger a TaskSpawner's `.spec.when` holds. Declared in alphabetical order, so
+/// the sorted set serializes alphabetically.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceType {
+    Cron,
+    Github,
+    Jira,
+    Other,
+}
+
+impl SourceType {
+    /// Maps a key of `.spec.when`; keys this reporter does not know are `Other`.
+    pub fn from_when_key(key: &str) -> SourceType {
+        match key {
+            "githubIssues" => SourceType::Github,
+            "cron" => SourceType::Cron,
+            "jira" => SourceType::Jira,
+            _ => SourceType::Other,
+        }
+    }
+}
+
+/// Reduces a version string to `vMAJOR.MINOR.PATCH`, keeping only a standard pre-release
+/// tag (`-alpha`, `-beta`, `-rc`, optionally `.N`), so that a custom build tag or a
+/// provider suffix (`-eks-a737599`, `+k3s2`) cannot carry a name out of the cluster.
+/// Anything else is [`UNKNOWN_VERSION`].
+pub fn release_version(raw: &str) -> String {
+    parse_release(raw).unwrap_or_else(|| UNKNOWN_VERSION.to_owned())
+}
+
+fn parse_release(raw: &str) -> Option<String> {
+    // Long enough for any real version; longer input is not a version.
+    const MAX_VERSION_LEN: usize = 64;
+    if raw.len() > MAX_VERSION_LEN {
+        return None;
+    }
+    let rest = raw.strip_prefix('v').unwrap_or(raw);
+    let (major, rest) = leading_number(rest)?;
+    let (minor, rest) = leading_number(rest.strip_prefix('.')?)?;
+    let (patch, rest) = leading_number(rest.strip_prefix('.')?)?;
+    let pre = match rest.chars().next() {
+        None | Some('+') => String::new(),
+        Some('-') => standard_prerelease(&rest[1..]).unwrap_or_default(),
+        Some(_) => return None,
+    };
+    Some(format!("v{major}.{minor}.{patch}{pre}"))
+}
+
+/// Splits off a decimal number of at most 9 digits.
+fn leading_number(s: &str) -> Option<(u32, &str)> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    Some((s[..digits].parse().ok()?, &s[digits..]))
+}
+
+/// `alpha`, `beta` or `rc`, with an optional `.N`, at the start of a pre-release.
+fn standard_prerelease(pre: &str) -> Option<String> {
+    let tag = ["alpha", "beta", "rc"].into_iter().find(|t| {
+        pre.strip_prefix(t)
+            .is_some_and(|r| r.is_empty() || r.starts_with(['.', '-', '+']))
+    })?;
+    let after = &pre[tag.len()..];
+    match after.strip_prefix('.').and_then(leading_number) {
+        Some((n, _)) => Some(format!("-{tag}.{n}")),
+        None => Some(format!("-{tag}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_types_outside_the_crd_enum_are_other() {
+        assert_eq!(AgentType::from_api("claude-code"), AgentType::ClaudeCode);
+        assert_eq!(AgentType::from_api("cursor"), AgentType::Cursor);
+        assert_eq!(AgentType::from_api("Claude-Code"), AgentType::Other);
+        assert_eq!(AgentType::from_api(""), AgentType::Other);
+        assert_eq!(AgentType::from_api("my-secret-agent"), AgentType::Other);
+    }
+
+    #[test]
+    fn phases_outside_the_vocabulary_are_unknown() {
+        assert_eq!(Phase::from_api("Succeeded"), Phase::Succeeded);
+        assert_eq!(Phase::from_api(""), Phase::Unknown);
+        assert_eq!(Phase::from_api("succeeded"), Phase::Unknown);
+        assert_eq!(Phase::from_api("Exploded"), Phase::Unknown);
+    }
+
+    #[test]
+    fn when_keys_map_to_source_types() {
+        assert_eq!(
+            SourceType::from_when_key("githubIssues"),
+            SourceType::Github
+        );
+        assert_eq!(SourceType::from_when_key("cron"), SourceType::Cron);
+        assert_eq!(SourceType::from_when_key("jira"), SourceType::Jira);
+        assert_eq!(
+            SourceType::from_when_key("githubPullRequests"),
+            SourceType::Other
+        );
+    }
+
+    #[test]
+    fn vocabulary_serializes_as_the_api_spells_it() {
+        let types = serde_json::to_string(&AgentType::ALL).unwrap();
+        assert_eq!(
+            types,
+            r#"["claude-code","codex","gemini","opencode","cursor","other"]"#
+        );
+        let phases = serde_json::to_string(&Phase::ALL).unwrap();
+        assert_eq!(
+            phases,
+            r#"["Pending","Running","Succeeded","Failed","Waiting","Unknown"]"#
+        );
+        let sources: BTreeSet<_> = [
+            SourceType::Other,
+            SourceType::Jira,
+            SourceType::Github,
+            SourceType::Cron,
+        ]
+        .into();
+        assert_eq!(
+            serde_json::to_string(&sources).unwrap(),
+            r#"["cron","github","jira","other"]"#
+        );
+    }
+
+    #[test]
+    fn release_versions_keep_only_numbers_and_standard_prereleases() {
+        let cases = [
+            ("v1.33.2", "v1.33.2"),
+            ("1.33.2", "v1.33.2"),
+            ("v1.30.4-eks-a737599", "v1.30.4"),
+            ("v1.29.6+k3s2", "v1.29.6"),
+            ("v1.31.1-gke.1146000", "v1.31.1"),
+            ("v1.31.0-rc.1", "v1.31.0-rc.1"),
+            ("v1.33.0-alpha.2.123+abcdef", "v1.33.0-alpha.2"),
+            ("v0.5.0-beta", "v0.5.0-beta"),
+            ("v0.5.0-betamax", "v0.5.0"),
+            ("v0.5.0-acme-corp-build", "v0.5.0"),
+            ("", "unknown"),
+            ("latest", "unknown"),
+            ("main", "unknown"),
+            ("v1.2", "unknown"),
+            ("v1.2.3secret", "unknown"),
+            ("v1.2.3.4", "unknown"),
+            ("v1234567890.0.0", "unknown"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(release_version(raw), want, "{raw:?}");
+        }
+        assert_eq!(
+            release_version(&format!("v1.2.3-rc.1+{}", "x".repeat(80))),
+            "unknown"
+        );
+    }
+}

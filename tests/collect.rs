@@ -1,0 +1,256 @@
+//! What the report says about a cluster: every count, exactly.
+
+use serde_json::json;
+
+use crate::support::command::{normalized, reporter, run, stored_id};
+use crate::support::endpoint::Endpoint;
+use crate::support::fake_kube::FakeKube;
+use crate::support::fixtures::{AgentConfig, Task, TaskSpawner, Workspace, sample_cluster};
+
+#[test]
+fn sample_cluster_is_reported_exactly() {
+    let kube = FakeKube::start();
+    kube.add(sample_cluster());
+    let endpoint = Endpoint::start();
+    let run =
+        run(reporter(&kube).args(["--endpoint", &endpoint.url(), "--axon-version", "v0.5.0"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = endpoint.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        normalized(&sent[0].body),
+        json!({
+            "schemaVersion": 1,
+            "installationId": stored_id(&kube),
+            "version": "v0.5.0",
+            "reporterVersion": env!("CARGO_PKG_VERSION"),
+            "k8sVersion": "v1.33.2",
+            "timestamp": "<timestamp>",
+            "tasks": {
+                "total": 7,
+                "byType": {"claude-code": 4, "codex": 1, "gemini": 1, "opencode": 1},
+                "byPhase": {"Pending": 1, "Running": 1, "Succeeded": 2, "Failed": 1, "Waiting": 1, "Unknown": 1}
+            },
+            "features": {"taskSpawners": 2, "agentConfigs": 1, "workspaces": 2, "sourceTypes": ["cron", "github"]},
+            "scale": {"namespaces": 3},
+            "usage": {"totalCostUsd": 1.8, "totalInputTokens": 159000, "totalOutputTokens": 11200}
+        })
+    );
+}
+
+/// Runs the reporter against `kube` with `args` and returns the sent report, normalized.
+fn report_of(kube: &FakeKube, args: &[&str]) -> (serde_json::Value, crate::support::command::Run) {
+    let endpoint = Endpoint::start();
+    let run = run(reporter(kube)
+        .args(["--endpoint", &endpoint.url()])
+        .args(args));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let sent = endpoint.received();
+    assert_eq!(sent.len(), 1, "{}", run.stderr);
+    (normalized(&sent[0].body), run)
+}
+
+#[test]
+fn an_empty_cluster_reports_zeros() {
+    let kube = FakeKube::start();
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(
+        report,
+        json!({
+            "schemaVersion": 1,
+            "installationId": stored_id(&kube),
+            "version": "unknown",
+            "reporterVersion": env!("CARGO_PKG_VERSION"),
+            "k8sVersion": "v1.33.2",
+            "timestamp": "<timestamp>",
+            "tasks": {"total": 0, "byType": {}, "byPhase": {}},
+            "features": {"taskSpawners": 0, "agentConfigs": 0, "workspaces": 0, "sourceTypes": []},
+            "scale": {"namespaces": 0},
+            "usage": {"totalCostUsd": 0.0, "totalInputTokens": 0, "totalOutputTokens": 0}
+        })
+    );
+}
+
+#[test]
+fn lists_are_paginated_with_the_page_size_and_counted_once() {
+    let kube = FakeKube::start();
+    kube.add((0..1234).map(|i| {
+        Task::new(&format!("ns-{}", i % 7), &format!("t{i}"))
+            .agent("codex")
+            .phase("Succeeded")
+    }));
+    let (report, _) = report_of(&kube, &["--page-size", "100"]);
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 1234, "byType": {"codex": 1234}, "byPhase": {"Succeeded": 1234}})
+    );
+    assert_eq!(report["scale"], json!({"namespaces": 7}));
+    let task_lists: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/tasks?"))
+        .collect();
+    assert_eq!(task_lists.len(), 13);
+    assert_eq!(task_lists[0], "GET /apis/axon.io/v1alpha1/tasks?limit=100");
+    for (i, later) in task_lists[1..].iter().enumerate() {
+        assert!(
+            later.starts_with("GET /apis/axon.io/v1alpha1/tasks?limit=100&continue="),
+            "page {}: {later}",
+            i + 2
+        );
+    }
+}
+
+#[test]
+fn the_default_page_size_is_500() {
+    let kube = FakeKube::start();
+    kube.add((0..1001).map(|i| Task::new("a", &format!("t{i}"))));
+    report_of(&kube, &[]);
+    let limits: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/apis/"))
+        .map(|r| {
+            r.split_once('?')
+                .unwrap()
+                .1
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(limits, ["limit=500"; 6]);
+}
+
+#[test]
+fn values_outside_the_vocabulary_are_bucketed() {
+    let kube = FakeKube::start();
+    kube.add([
+        Task::new("a", "1").agent("cursor").phase("Running"),
+        Task::new("a", "2").agent("Claude-Code").phase("running"),
+        Task::new("a", "3").agent("my-own-agent").phase("Exploded"),
+        Task::new("a", "4").agent("").phase(""),
+        Task::new("a", "5").agent_json(serde_json::Value::Null),
+    ]);
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 5, "byType": {"cursor": 1, "other": 4}, "byPhase": {"Running": 1, "Unknown": 4}})
+    );
+}
+
+#[test]
+fn usage_sums_skip_values_that_are_not_plausible_numbers() {
+    let kube = FakeKube::start();
+    let good = |name: &str| Task::new("a", name).phase("Succeeded");
+    kube.add([
+        good("1").usage("0.25", "1000", "200"),
+        good("2").usage("1.5", "2000", "300"),
+        good("3")
+            .result("cost_usd", json!(0.75))
+            .result("input_tokens", json!(500))
+            .result("output_tokens", json!("0")),
+        good("4").usage("", "abc", "-5"),
+        good("5").usage("1e400", "NaN", "inf"),
+        good("6").usage("-0.5", "12.5", "1e13"),
+        good("7")
+            .result("cost_usd", json!(true))
+            .result("input_tokens", json!({"n": 1}))
+            .result("output_tokens", json!([1])),
+        good("8"),
+    ]);
+    let (report, run) = report_of(&kube, &[]);
+    assert_eq!(
+        report["usage"],
+        json!({"totalCostUsd": 2.5, "totalInputTokens": 3500, "totalOutputTokens": 500})
+    );
+    assert_eq!(report["tasks"]["total"], 8);
+    assert!(
+        run.logged("INFO").contains(
+            &"skipped usage values that are not finite, non-negative numbers in range: cost_usd 4, input_tokens 4, output_tokens 4"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn malformed_objects_are_skipped_and_counted_in_the_log() {
+    let kube = FakeKube::start();
+    kube.add([Task::new("a", "good").agent("gemini").phase("Failed")]);
+    for raw in [
+        "42",
+        r#""a string""#,
+        "null",
+        r#"{"metadata":{"namespace":"b"},"spec":"not an object"}"#,
+        r#"{"metadata":{"namespace":"c"},"spec":{"type":7}}"#,
+        r#"{"metadata":{"namespace":["d"]},"spec":{"type":"codex"}}"#,
+        r#"{"metadata":{"namespace":"e"},"status":{"phase":{"x":1}}}"#,
+    ] {
+        kube.add_raw("tasks", raw);
+    }
+    kube.add_raw("workspaces", r#"{"metadata":"broken"}"#);
+    let (report, run) = report_of(&kube, &[]);
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 1, "byType": {"gemini": 1}, "byPhase": {"Failed": 1}})
+    );
+    assert_eq!(report["features"]["workspaces"], 0);
+    assert_eq!(report["scale"]["namespaces"], 1);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "listing tasks.axon.io: skipped 7 malformed Tasks (not a JSON object, or a field the report reads has an unexpected type)",
+            "listing workspaces.axon.io: skipped 1 malformed Workspaces (not a JSON object, or a field the report reads has an unexpected type)",
+        ]
+    );
+}
+
+#[test]
+fn spawner_triggers_become_sorted_source_types() {
+    let kube = FakeKube::start();
+    kube.add([
+        TaskSpawner::new("a", "1").jira("https://example.atlassian.net", "PAY", "project = PAY"),
+        TaskSpawner::new("a", "2").github("https://github.com/example/repo"),
+        TaskSpawner::new("a", "3")
+            .cron("0 * * * *")
+            .github("https://github.com/example/other"),
+        TaskSpawner::new("a", "4").when("githubPullRequests", json!({"repo": "x"})),
+        TaskSpawner::new("a", "5").when("cron", serde_json::Value::Null),
+        TaskSpawner::new("a", "6"),
+    ]);
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(
+        report["features"],
+        json!({"taskSpawners": 6, "agentConfigs": 0, "workspaces": 0, "sourceTypes": ["cron", "github", "jira", "other"]})
+    );
+}
+
+#[test]
+fn namespaces_are_counted_once_across_kinds() {
+    let kube = FakeKube::start();
+    kube.add([Task::new("a", "t"), Task::new("b", "t")]);
+    kube.add([Workspace::new("b", "w"), Workspace::new("c", "w")]);
+    kube.add([AgentConfig::new("d", "c")]);
+    kube.add([TaskSpawner::new("a", "s")]);
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(report["scale"], json!({"namespaces": 4}));
+}
+
+#[test]
+fn versions_are_reduced_to_release_numbers() {
+    let kube = FakeKube::start();
+    kube.set_git_version("v1.30.4-eks-a737599");
+    let (report, run) = report_of(&kube, &["--axon-version", "main"]);
+    assert_eq!(
+        (&report["k8sVersion"], &report["version"]),
+        (&json!("v1.30.4"), &json!("unknown"))
+    );
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            r#"--axon-version "main" is not a release version (vMAJOR.MINOR.PATCH); reporting "unknown""#
+        ]
+    );
+}

@@ -1,0 +1,323 @@
+//! Faults on the Kubernetes side: each gets a message an operator can act on and a
+//! documented exit code, never a panic.
+
+use serde_json::json;
+
+use crate::support::command::{Run, normalized, reporter, run};
+use crate::support::endpoint::Endpoint;
+use crate::support::fake_kube::{FakeKube, Reply, Route};
+use crate::support::fixtures::Task;
+
+/// Retry warnings without their jittered delay, e.g. `retrying in <delay> (attempt 2 of 5)`.
+fn without_delays(lines: Vec<&str>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(
+            |line| match (line.find("retrying in "), line.rfind(" (attempt")) {
+                (Some(start), Some(end)) if start < end => {
+                    format!("{}retrying in <delay>{}", &line[..start], &line[end..])
+                }
+                _ => line.to_owned(),
+            },
+        )
+        .collect()
+}
+
+fn report(kube: &FakeKube, endpoint: &Endpoint, args: &[&str]) -> Run {
+    run(reporter(kube)
+        .args(["--endpoint", &endpoint.url()])
+        .args(args))
+}
+
+#[test]
+fn missing_crd_counts_zero_and_warns_naming_it() {
+    let kube = FakeKube::start();
+    kube.uninstall_crd("workspaces")
+        .add([Task::new("a", "t").agent("codex")]);
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "CRD workspaces.axon.io is not installed (the API server answered 404 for /apis/axon.io/v1alpha1/workspaces): counting 0 Workspaces"
+        ]
+    );
+    let sent = normalized(&endpoint.received()[0].body);
+    assert_eq!(
+        (
+            sent["features"]["workspaces"].clone(),
+            sent["tasks"]["total"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+}
+
+#[test]
+fn forbidden_list_exits_1_naming_the_missing_rule() {
+    let kube = FakeKube::start();
+    kube.fault(
+        Route::List("taskspawners"),
+        usize::MAX,
+        Reply::forbidden_list("taskspawners"),
+    );
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not collect the report: listing taskspawners.axon.io cluster-wide was forbidden: the reporter's \
+          service account needs a ClusterRole rule {apiGroups: [axon.io], resources: [taskspawners], verbs: [list]} \
+          (the chart creates it unless rbac.create=false): listing taskspawners.axon.io: the API server answered 403 \
+          Forbidden: taskspawners.axon.io is forbidden: User \"system:serviceaccount:axon-system:axon-telemetry\" \
+          cannot list resource \"taskspawners\" in API group \"axon.io\" at the cluster scope"
+        ]
+    );
+    assert_eq!(endpoint.received().len(), 0);
+    let lists: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/apis/"))
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            "GET /apis/axon.io/v1alpha1/tasks?limit=500",
+            "GET /apis/axon.io/v1alpha1/taskspawners?limit=500"
+        ]
+    );
+}
+
+#[test]
+fn an_expired_continue_token_restarts_the_list_without_double_counting() {
+    let kube = FakeKube::start();
+    kube.add((0..1200).map(|i| Task::new("a", &format!("t{i}")).agent("gemini")));
+    kube.fault(Route::ListPage("tasks", 3), 1, Reply::expired());
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "listing tasks.axon.io: the continue token expired (410 Gone) after 2 pages; listing again from the start (restart 1 of 3)"
+        ]
+    );
+    assert_eq!(
+        normalized(&endpoint.received()[0].body)["tasks"],
+        json!({"total": 1200, "byType": {"gemini": 1200}, "byPhase": {"Unknown": 1200}})
+    );
+    let task_pages = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/tasks?"))
+        .count();
+    assert_eq!(task_pages, 2 + 1 + 3);
+}
+
+#[test]
+fn tokens_that_keep_expiring_fail_after_the_restart_bound() {
+    let kube = FakeKube::start();
+    kube.add((0..600).map(|i| Task::new("a", &format!("t{i}"))));
+    kube.fault(Route::ListPage("tasks", 2), usize::MAX, Reply::expired());
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not collect the report: listing tasks.axon.io: the continue token expired 3 times in a row (410 Gone); \
+          the API server drops list snapshots faster than this cluster can be listed"
+        ]
+    );
+    assert_eq!(
+        kube.requests()
+            .into_iter()
+            .filter(|r| r.contains("/tasks?"))
+            .count(),
+        8
+    );
+}
+
+#[test]
+fn throttling_is_retried_honouring_retry_after() {
+    let kube = FakeKube::start();
+    kube.add([Task::new("a", "t")]);
+    kube.fault(Route::List("tasks"), 2, Reply::too_many_requests(1));
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "listing tasks.axon.io: the API server answered 429; retrying in 1.0s (attempt 2 of 5)",
+            "listing tasks.axon.io: the API server answered 429; retrying in 1.0s (attempt 3 of 5)",
+        ]
+    );
+    assert_eq!(
+        normalized(&endpoint.received()[0].body)["tasks"]["total"],
+        1
+    );
+}
+
+#[test]
+fn server_errors_are_retried_then_fail_the_run() {
+    let kube = FakeKube::start();
+    kube.fault(
+        Route::List("agentconfigs"),
+        usize::MAX,
+        Reply::status(503, "ServiceUnavailable", "etcd is unavailable"),
+    );
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        without_delays(run.logged("WARN")),
+        (2..=5)
+            .map(|n| format!("listing agentconfigs.axon.io: the API server answered 503; retrying in <delay> (attempt {n} of 5)"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not collect the report: listing agentconfigs.axon.io failed: listing agentconfigs.axon.io: \
+          the API server answered 503 ServiceUnavailable: etcd is unavailable"
+        ]
+    );
+    assert_eq!(endpoint.received().len(), 0);
+}
+
+#[test]
+fn an_unreachable_api_server_fails_after_bounded_retries() {
+    let kube = FakeKube::start();
+    let kubeconfig = kube.dir().join("dead-kubeconfig");
+    let original = std::fs::read_to_string(kube.kubeconfig()).unwrap();
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let server = original
+        .lines()
+        .find(|l| l.contains("server:"))
+        .unwrap()
+        .trim()
+        .trim_start_matches("server: ")
+        .to_owned();
+    std::fs::write(&kubeconfig, original.replace(&server, "http://127.0.0.1:1")).unwrap();
+    let run = run(reporter(&kube)
+        .env("KUBECONFIG", &kubeconfig)
+        .arg("--dry-run"));
+    assert_eq!(run.code, 1);
+    let warnings = without_delays(run.logged("WARN"));
+    assert_eq!(
+        warnings,
+        (2..=5)
+            .map(|n| format!("reading ConfigMap axon-system/axon-telemetry: the API server gave no answer (ServiceError: client error (Connect)); retrying in <delay> (attempt {n} of 5)"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not get the installation ID: could not read or write ConfigMap axon-system/axon-telemetry: reading \
+          ConfigMap axon-system/axon-telemetry: no answer from the API server at http://127.0.0.1:1/ after 5 attempts: \
+          ServiceError: client error (Connect): tcp connect error: Connection refused (os error 111)"
+        ]
+    );
+}
+
+#[test]
+fn an_unreadable_server_version_is_reported_as_unknown() {
+    let kube = FakeKube::start();
+    kube.fault(
+        Route::Version,
+        1,
+        Reply::status(
+            403,
+            "Forbidden",
+            "forbidden: User cannot get path \"/version\"",
+        ),
+    );
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "reporting k8sVersion \"unknown\": reading the server version: the API server answered 403 Forbidden: forbidden: User cannot get path \"/version\""
+        ]
+    );
+    assert_eq!(
+        normalized(&endpoint.received()[0].body)["k8sVersion"],
+        "unknown"
+    );
+}
+
+#[test]
+fn a_hung_api_server_ends_at_the_run_deadline() {
+    let kube = FakeKube::start();
+    kube.fault(Route::List("tasks"), 1, Reply::Hang);
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &["--deadline", "2s"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "the run's deadline of 2s passed before the report was collected: raise --deadline, or look for a slow or unreachable API server"
+        ]
+    );
+    assert_eq!(endpoint.received().len(), 0);
+}
+
+#[test]
+fn a_page_that_is_not_a_list_fails_naming_the_page() {
+    let kube = FakeKube::start();
+    kube.add((0..3).map(|i| Task::new("a", &format!("t{i}"))));
+    kube.fault(
+        Route::ListPage("tasks", 2),
+        1,
+        Reply::Body("<html>proxy error</html>".into()),
+    );
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &["--page-size", "2"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not collect the report: listing tasks.axon.io: page 2 is not a valid Kubernetes List: expected value at line 1 column 1"
+        ]
+    );
+}
+
+#[test]
+fn oversized_pages_are_fetched_again_with_half_the_limit() {
+    let kube = FakeKube::start();
+    let mut big = Task::new("a", "big").agent("codex");
+    big.prompt = "x".repeat(20_000);
+    kube.add((0..600).map(|i| Task {
+        meta: Task::new("a", &format!("t{i}")).meta,
+        ..big.clone()
+    }));
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.logged("WARN"),
+        ["listing tasks.axon.io: a page exceeded 8388608 bytes; fetching it again with limit 250"]
+    );
+    let limits: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/tasks?"))
+        .map(|r| {
+            r.split_once('?')
+                .unwrap()
+                .1
+                .split('&')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(limits, ["limit=500", "limit=250", "limit=250", "limit=250"]);
+    assert_eq!(
+        normalized(&endpoint.received()[0].body)["tasks"]["total"],
+        600
+    );
+}

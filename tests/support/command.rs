@@ -1,0 +1,83 @@
+//! The reporter as a hermetic command: an empty environment but for a HOME and a
+//! kubeconfig pointing at the fake API, so nothing from the machine leaks into a test.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::fake_kube::FakeKube;
+
+/// `axon-telemetry report` against `kube`, with no other environment.
+pub fn reporter(kube: &FakeKube) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_axon-telemetry"));
+    command
+        .env_clear()
+        .env("HOME", kube.dir())
+        .env("KUBECONFIG", kube.kubeconfig())
+        .arg("report");
+    command
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+
+    /// The log lines at `level` (text format: `LEVEL message`).
+    pub fn logged(&self, level: &str) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix(level)?.strip_prefix(' '))
+            .collect()
+    }
+}
+
+pub fn run(command: &mut Command) -> Run {
+    let output = command.output().expect("the reporter binary runs");
+    Run {
+        code: output
+            .status
+            .code()
+            .expect("the reporter exits, not killed by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Parses a report, checks its timestamp (RFC 3339, UTC, whole seconds, close to now) and
+/// replaces it with `"<timestamp>"`, so the rest can be compared exactly.
+pub fn normalized(report: &str) -> Value {
+    let mut value: Value = serde_json::from_str(report).expect("the report is JSON");
+    let stamp = value["timestamp"]
+        .as_str()
+        .expect("a timestamp string")
+        .to_owned();
+    assert!(
+        stamp.ends_with('Z') && !stamp.contains('.'),
+        "not whole-second UTC: {stamp}"
+    );
+    let at: jiff::Timestamp = stamp.parse().expect("RFC 3339");
+    let age = jiff::Timestamp::now().duration_since(at).as_secs().abs();
+    assert!(age < 300, "timestamp {stamp} is {age}s away from now");
+    value["timestamp"] = Value::from("<timestamp>");
+    value
+}
+
+/// The installation ID the fake cluster's ConfigMap holds.
+pub fn stored_id(kube: &FakeKube) -> String {
+    let map = kube
+        .config_map("axon-system", "axon-telemetry")
+        .expect("the ConfigMap exists");
+    map["data"]["installationId"]
+        .as_str()
+        .expect("an installationId")
+        .to_owned()
+}

@@ -1,0 +1,587 @@
+//! A fake Kubernetes API server speaking the real wire format, for the paths the reporter
+//! uses and nothing else: paginated cluster-wide lists of the Axon kinds, `/version`, and
+//! ConfigMap get/create/update with resourceVersion checks. Errors are `Status` objects
+//! as the real API server sends them. Faults (any status, `Retry-After`, a hang) are
+//! injected per route; any other path answers 404 and is recorded as unexpected, which
+//! `requests()` turns into a test failure.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use http_body_util::Full;
+use hyper::Response;
+use hyper::body::Bytes;
+use serde_json::{Value, json};
+
+use super::fixtures::Object;
+use super::server::{Received, Server, json as json_response};
+
+/// The bearer token in the kubeconfig the fake writes; anything else is 401.
+const TOKEN: &str = "fake-kube-token";
+
+/// The Axon kinds' list paths live under this prefix.
+const AXON_PREFIX: &str = "/apis/axon.io/v1alpha1/";
+
+/// Which requests a fault applies to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Route {
+    /// Any page of a cluster-wide list of `plural`.
+    List(&'static str),
+    /// Page `n` (1-based) of a list of `plural`.
+    ListPage(&'static str, u64),
+    Version,
+    GetConfigMap,
+    CreateConfigMap,
+    UpdateConfigMap,
+}
+
+/// What a faulty request gets instead of its normal answer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A `Status` error, optionally with `Retry-After` seconds.
+    Status {
+        code: u16,
+        reason: &'static str,
+        message: String,
+        retry_after: Option<u64>,
+    },
+    /// A 200 with this body verbatim.
+    Body(String),
+    /// No answer, ever.
+    Hang,
+}
+
+impl Reply {
+    pub fn status(code: u16, reason: &'static str, message: &str) -> Reply {
+        Reply::Status {
+            code,
+            reason,
+            message: message.to_owned(),
+            retry_after: None,
+        }
+    }
+
+    pub fn too_many_requests(retry_after: u64) -> Reply {
+        Reply::Status {
+            code: 429,
+            reason: "TooManyRequests",
+            message:
+                "the server has received too many requests and has asked us to try again later"
+                    .into(),
+            retry_after: Some(retry_after),
+        }
+    }
+
+    /// What the API server answers for a continue token older than its compaction window.
+    pub fn expired() -> Reply {
+        Reply::status(
+            410,
+            "Expired",
+            "The provided continue parameter is too old to display a consistent list result. \
+             You can start a new list without the continue parameter.",
+        )
+    }
+
+    /// RBAC's answer to a list the service account may not make.
+    pub fn forbidden_list(plural: &str) -> Reply {
+        Reply::status(
+            403,
+            "Forbidden",
+            &format!(
+                "{plural}.axon.io is forbidden: User \"system:serviceaccount:axon-system:axon-telemetry\" \
+                 cannot list resource \"{plural}\" in API group \"axon.io\" at the cluster scope"
+            ),
+        )
+    }
+}
+
+/// Something another writer does just before a request is handled.
+pub type Interference = Box<dyn FnOnce(&mut State) + Send>;
+
+struct Fault {
+    route: Route,
+    remaining: usize,
+    reply: Reply,
+}
+
+/// The fake cluster's contents and what happened to it.
+pub struct State {
+    /// Items (as JSON text) by plural; a plural that is absent has no CRD.
+    lists: BTreeMap<&'static str, Vec<String>>,
+    config_maps: BTreeMap<(String, String), Value>,
+    resource_version: u64,
+    git_version: String,
+    faults: Vec<Fault>,
+    interference: Vec<(Route, Interference)>,
+    requests: Vec<Received>,
+    unexpected: Vec<String>,
+}
+
+impl State {
+    /// Stores a ConfigMap as if another client had written it.
+    pub fn put_config_map(&mut self, namespace: &str, name: &str, data: Value) {
+        self.resource_version += 1;
+        let map = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "uid": format!("00000000-0000-4000-8000-{:012}", self.resource_version),
+                "resourceVersion": self.resource_version.to_string(),
+                "creationTimestamp": "2026-11-01T00:00:00Z"
+            },
+            "data": data
+        });
+        self.config_maps
+            .insert((namespace.to_owned(), name.to_owned()), map);
+    }
+}
+
+pub struct FakeKube {
+    server: Server,
+    state: Arc<Mutex<State>>,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl FakeKube {
+    /// A cluster with the four Axon CRDs installed and no objects.
+    pub fn start() -> FakeKube {
+        let lists =
+            ["tasks", "taskspawners", "agentconfigs", "workspaces"].map(|p| (p, Vec::new()));
+        let state = Arc::new(Mutex::new(State {
+            lists: lists.into_iter().collect(),
+            config_maps: BTreeMap::new(),
+            resource_version: 1000,
+            git_version: "v1.33.2".into(),
+            faults: Vec::new(),
+            interference: Vec::new(),
+            requests: Vec::new(),
+            unexpected: Vec::new(),
+        }));
+        let handler_state = state.clone();
+        let server = Server::start(
+            Arc::new(move |request| handle(&handler_state, request)),
+            None,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            kubeconfig_yaml(&format!("http://{}", server.addr)),
+        )
+        .unwrap();
+        FakeKube {
+            server,
+            state,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// A scratch directory that lives as long as the fake (a HOME for the reporter).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn add(&self, objects: impl IntoIterator<Item = impl Object>) -> &Self {
+        let mut state = self.state.lock().unwrap();
+        for object in objects {
+            let list = state
+                .lists
+                .get_mut(object.plural())
+                .expect("the CRD is installed");
+            list.push(object.to_json().to_string());
+        }
+        self
+    }
+
+    /// Adds an item verbatim, e.g. one that is not valid as an object.
+    pub fn add_raw(&self, plural: &'static str, item: &str) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .lists
+            .get_mut(plural)
+            .unwrap()
+            .push(item.to_owned());
+        self
+    }
+
+    pub fn uninstall_crd(&self, plural: &'static str) -> &Self {
+        self.state.lock().unwrap().lists.remove(plural);
+        self
+    }
+
+    pub fn set_git_version(&self, version: &str) -> &Self {
+        self.state.lock().unwrap().git_version = version.to_owned();
+        self
+    }
+
+    /// Answers the next `times` requests on `route` with `reply`.
+    pub fn fault(&self, route: Route, times: usize, reply: Reply) -> &Self {
+        self.state.lock().unwrap().faults.push(Fault {
+            route,
+            remaining: times,
+            reply,
+        });
+        self
+    }
+
+    /// Runs `act` just before the next request on `route` is handled.
+    pub fn interfere(&self, route: Route, act: impl FnOnce(&mut State) + Send + 'static) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .interference
+            .push((route, Box::new(act)));
+        self
+    }
+
+    pub fn put_config_map(&self, namespace: &str, name: &str, data: Value) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .put_config_map(namespace, name, data);
+        self
+    }
+
+    pub fn config_map(&self, namespace: &str, name: &str) -> Option<Value> {
+        let state = self.state.lock().unwrap();
+        state
+            .config_maps
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+    }
+
+    /// Every request as `METHOD target`, in order. Panics on any request the fake does not
+    /// serve: the reporter must only use the paths a real cluster grants it.
+    pub fn requests(&self) -> Vec<String> {
+        let state = self.state.lock().unwrap();
+        assert!(
+            state.unexpected.is_empty(),
+            "unexpected requests: {:#?}",
+            state.unexpected
+        );
+        state.requests.iter().map(Received::line).collect()
+    }
+
+    /// The requests themselves, bodies and headers included.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Requests that change something.
+    pub fn writes(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !r.starts_with("GET "))
+            .collect()
+    }
+}
+
+fn kubeconfig_yaml(server: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server}\n\
+         users:\n- name: fake\n  user:\n    token: {TOKEN}\ncontexts:\n- name: fake\n  context:\n    \
+         cluster: fake\n    user: fake\ncurrent-context: fake\n"
+    )
+}
+
+fn handle(state: &Mutex<State>, request: Received) -> Option<Response<Full<Bytes>>> {
+    let mut state = state.lock().unwrap();
+    state.requests.push(request.clone());
+    if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+        return Some(status(401, "Unauthorized", "Unauthorized", None));
+    }
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
+    let query: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let Some(route) = route(&request.method, path, &query) else {
+        state.unexpected.push(request.line());
+        return Some(status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+            None,
+        ));
+    };
+    if let Some(i) = state
+        .interference
+        .iter()
+        .position(|(r, _)| matches(r, &route))
+    {
+        let (_, act) = state.interference.remove(i);
+        act(&mut state);
+    }
+    if let Some(fault) = state
+        .faults
+        .iter_mut()
+        .find(|f| f.remaining > 0 && matches(&f.route, &route))
+    {
+        fault.remaining -= 1;
+        return match fault.reply.clone() {
+            Reply::Status {
+                code,
+                reason,
+                message,
+                retry_after,
+            } => Some(status(code, reason, &message, retry_after)),
+            Reply::Body(body) => Some(json_response(200, &body)),
+            Reply::Hang => None,
+        };
+    }
+    Some(serve(&mut state, &route, &query, &request.body))
+}
+
+/// A served request: the route plus, for lists, the page it asks for.
+#[derive(Debug)]
+enum Served {
+    List { plural: String, page: u64 },
+    Version,
+    GetConfigMap { namespace: String, name: String },
+    CreateConfigMap { namespace: String },
+    UpdateConfigMap { namespace: String, name: String },
+}
+
+fn route(method: &str, path: &str, query: &HashMap<String, String>) -> Option<Served> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("GET", ["version"]) => Some(Served::Version),
+        ("GET", ["apis", "axon.io", "v1alpha1", plural]) => {
+            let page = match query.get("continue") {
+                Some(token) => decode_token(token).map_or(0, |t| t.page),
+                None => 1,
+            };
+            Some(Served::List {
+                plural: (*plural).to_owned(),
+                page,
+            })
+        }
+        ("GET", ["api", "v1", "namespaces", ns, "configmaps", name]) => {
+            Some(Served::GetConfigMap {
+                namespace: (*ns).into(),
+                name: (*name).into(),
+            })
+        }
+        ("POST", ["api", "v1", "namespaces", ns, "configmaps"]) => Some(Served::CreateConfigMap {
+            namespace: (*ns).into(),
+        }),
+        ("PUT", ["api", "v1", "namespaces", ns, "configmaps", name]) => {
+            Some(Served::UpdateConfigMap {
+                namespace: (*ns).into(),
+                name: (*name).into(),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn matches(route: &Route, served: &Served) -> bool {
+    match (route, served) {
+        (Route::List(p), Served::List { plural, .. }) => p == plural,
+        (Route::ListPage(p, n), Served::List { plural, page }) => p == plural && n == page,
+        (Route::Version, Served::Version) => true,
+        (Route::GetConfigMap, Served::GetConfigMap { .. }) => true,
+        (Route::CreateConfigMap, Served::CreateConfigMap { .. }) => true,
+        (Route::UpdateConfigMap, Served::UpdateConfigMap { .. }) => true,
+        _ => false,
+    }
+}
+
+/// Where a list continues: an opaque base64 token, as the real server's are.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Token {
+    offset: usize,
+    page: u64,
+}
+
+fn encode_token(token: &Token) -> String {
+    BASE64.encode(serde_json::to_vec(token).unwrap())
+}
+
+fn decode_token(token: &str) -> Option<Token> {
+    serde_json::from_slice(&BASE64.decode(token).ok()?).ok()
+}
+
+fn serve(
+    state: &mut State,
+    served: &Served,
+    query: &HashMap<String, String>,
+    body: &str,
+) -> Response<Full<Bytes>> {
+    match served {
+        Served::Version => json_response(
+            200,
+            &json!({
+                "major": "1", "minor": "33", "gitVersion": state.git_version,
+                "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+                "buildDate": "2026-10-01T00:00:00Z", "goVersion": "go1.24.4", "compiler": "gc",
+                "platform": "linux/amd64"
+            })
+            .to_string(),
+        ),
+        Served::List { plural, .. } => list(state, plural, query),
+        Served::GetConfigMap { namespace, name } => {
+            match state.config_maps.get(&(namespace.clone(), name.clone())) {
+                Some(map) => json_response(200, &map.to_string()),
+                None => status(
+                    404,
+                    "NotFound",
+                    &format!("configmaps \"{name}\" not found"),
+                    None,
+                ),
+            }
+        }
+        Served::CreateConfigMap { namespace } => {
+            let Ok(map) = serde_json::from_str::<Value>(body) else {
+                return status(400, "BadRequest", "the body is not a ConfigMap", None);
+            };
+            let name = map["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if state
+                .config_maps
+                .contains_key(&(namespace.clone(), name.clone()))
+            {
+                return status(
+                    409,
+                    "AlreadyExists",
+                    &format!("configmaps \"{name}\" already exists"),
+                    None,
+                );
+            }
+            store(state, namespace, &name, map)
+        }
+        Served::UpdateConfigMap { namespace, name } => {
+            let Ok(map) = serde_json::from_str::<Value>(body) else {
+                return status(400, "BadRequest", "the body is not a ConfigMap", None);
+            };
+            let Some(current) = state.config_maps.get(&(namespace.clone(), name.clone())) else {
+                return status(
+                    404,
+                    "NotFound",
+                    &format!("configmaps \"{name}\" not found"),
+                    None,
+                );
+            };
+            let sent = map["metadata"]["resourceVersion"].as_str();
+            if sent.is_some() && sent != current["metadata"]["resourceVersion"].as_str() {
+                let message = format!(
+                    "Operation cannot be fulfilled on configmaps \"{name}\": the object has been modified; \
+                     please apply your changes to the latest version and try again"
+                );
+                return status(409, "Conflict", &message, None);
+            }
+            store(state, namespace, name, map)
+        }
+    }
+}
+
+/// Stores a written ConfigMap as the API server would: its metadata, data and labels,
+/// with a new resourceVersion.
+fn store(state: &mut State, namespace: &str, name: &str, map: Value) -> Response<Full<Bytes>> {
+    state.put_config_map(namespace, name, map["data"].clone());
+    let key = (namespace.to_owned(), name.to_owned());
+    let stored = state.config_maps.get_mut(&key).unwrap();
+    stored["metadata"]["labels"] = map["metadata"]["labels"].clone();
+    json_response(200, &stored.to_string())
+}
+
+fn list(state: &State, plural: &str, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
+    let Some(items) = state.lists.get(plural) else {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+            None,
+        );
+    };
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None => items.len().max(1),
+        Some(Ok(limit)) if limit > 0 => limit,
+        Some(_) => return status(400, "BadRequest", "limit must be a positive integer", None),
+    };
+    let (offset, page) = match query.get("continue") {
+        None => (0, 1),
+        Some(token) => match decode_token(token) {
+            Some(token) => (token.offset, token.page),
+            None => {
+                return status(
+                    400,
+                    "BadRequest",
+                    "continue key is not valid: illegal base64 data",
+                    None,
+                );
+            }
+        },
+    };
+    let end = (offset + limit).min(items.len());
+    let mut metadata = json!({"resourceVersion": state.resource_version.to_string()});
+    if end < items.len() {
+        metadata["continue"] = json!(encode_token(&Token {
+            offset: end,
+            page: page + 1
+        }));
+        metadata["remainingItemCount"] = json!(items.len() - end);
+    }
+    let kind = kind_of(plural);
+    // Custom resources are served as unstructured lists: keys sorted, metadata last.
+    let body = format!(
+        r#"{{"apiVersion":"axon.io/v1alpha1","items":[{}],"kind":"{kind}List","metadata":{metadata}}}"#,
+        items[offset.min(items.len())..end].join(",")
+    );
+    json_response(200, &body)
+}
+
+fn kind_of(plural: &str) -> &'static str {
+    match plural {
+        "tasks" => "Task",
+        "taskspawners" => "TaskSpawner",
+        "agentconfigs" => "AgentConfig",
+        "workspaces" => "Workspace",
+        _ => "Unknown",
+    }
+}
+
+fn status(
+    code: u16,
+    reason: &str,
+    message: &str,
+    retry_after: Option<u64>,
+) -> Response<Full<Bytes>> {
+    let mut status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code
+    });
+    if let Some(seconds) = retry_after {
+        status["details"] = json!({"retryAfterSeconds": seconds});
+    }
+    let mut response = json_response(code, &status.to_string());
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert("retry-after", seconds.into());
+    }
+    response
+}

@@ -1,0 +1,10 @@
+//! Test support: a fake Kubernetes API, a mock report endpoint, object fixtures, and the
+//! reporter as a hermetic command. `examples/demo.rs` reuses the fake API and fixtures.
+
+#![allow(dead_code)]
+
+pub mod command;
+pub mod endpoint;
+pub mod fake_kube;
+pub mod fixtures;
+pub mod server;
