@@ -97,7 +97,7 @@ pub async fn aggregate(kube: &Kube, api: &Api, page_size: u32) -> Result<Aggrega
         usage: tasks.usage.totals(),
     };
     info!(
-        "collected {} Tasks, {} TaskSpawners, {} AgentConfigs, {} Workspaces in {} namespaces",
+        "collected Tasks: {}, TaskSpawners: {}, AgentConfigs: {}, Workspaces: {}, namespaces: {}",
         aggregates.tasks.total,
         aggregates.features.task_spawners,
         aggregates.features.agent_configs,
@@ -192,9 +192,8 @@ async fn list<T: KindTally>(
                     let common = tally.common();
                     if common.malformed > 0 {
                         warn!(
-                            "{request}: skipped {} malformed {}s (not a JSON object, or a field the report reads has an unexpected type)",
-                            common.malformed,
-                            kind.name()
+                            "{request}: malformed objects skipped: {} (not a JSON object, or a field the report reads has an unexpected type)",
+                            common.malformed
                         );
                     }
                     debug!("{request}: {} objects in {pages} pages", common.objects);

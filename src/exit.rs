@@ -21,14 +21,9 @@ impl Exit {
             Ok(Outcome::NotSent) if strict => Exit::NotSent,
             Ok(_) => Exit::Success,
             Err(Error::SendSetup(_)) => Exit::Usage,
-            Err(Error::Connect(e))
-                if matches!(
-                    e,
-                    crate::kube::Error::NoConfig(_) | crate::kube::Error::Client { .. }
-                ) =>
-            {
-                Exit::Usage
-            }
+            Err(Error::Connect(
+                crate::kube::Error::NoConfig(_) | crate::kube::Error::Client { .. },
+            )) => Exit::Usage,
             Err(_) => Exit::CollectionFailed,
         }
     }

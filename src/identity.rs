@@ -221,12 +221,14 @@ mod tests {
     use super::*;
 
     /// An in-memory ConfigMap with the API server's write rules, plus scripted interference.
+    type Interference = Box<dyn FnOnce(&MemoryStore)>;
+
     #[derive(Default)]
     struct MemoryStore {
         map: RefCell<Option<ConfigMap>>,
         version: RefCell<u64>,
         /// Run before the next writes, one each: another writer acting first.
-        interference: RefCell<VecDeque<Box<dyn FnOnce(&MemoryStore)>>>,
+        interference: RefCell<VecDeque<Interference>>,
         writes: RefCell<Vec<&'static str>>,
     }
 
@@ -410,9 +412,14 @@ mod tests {
 
     #[test]
     fn other_keys_and_labels_survive_a_replacement() {
-        let mut map = ConfigMap::default();
-        map.data = Some([("note".to_owned(), "keep".to_owned())].into());
-        map.metadata.labels = Some([("team".to_owned(), "x".to_owned())].into());
+        let map = ConfigMap {
+            data: Some([("note".to_owned(), "keep".to_owned())].into()),
+            metadata: ObjectMeta {
+                labels: Some([("team".to_owned(), "x".to_owned())].into()),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        };
         let replaced = with_id(map, Uuid::parse_str(THEIRS).unwrap());
         assert_eq!(replaced.data.unwrap().len(), 2);
         assert_eq!(replaced.metadata.labels.unwrap().len(), 3);

@@ -43,12 +43,12 @@ pub enum Error {
         "no usable Kubernetes configuration: set KUBECONFIG or create ~/.kube/config, \
          or run in a pod with a service account"
     )]
-    NoConfig(#[source] kube::config::InferConfigError),
+    NoConfig(#[source] Box<kube::config::InferConfigError>),
     #[error("could not set up a Kubernetes client for {server}")]
     Client {
         server: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{request}: the API server answered {code} {reason}: {message}")]
     Status {
@@ -63,13 +63,13 @@ pub enum Error {
         server: String,
         attempts: u32,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{request}: the response was cut off")]
     Interrupted {
         request: String,
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     #[error("{request}: the response is larger than {limit} bytes")]
     TooLarge { request: String, limit: usize },
@@ -109,7 +109,9 @@ impl Kube {
     /// Connects like every kube client: `KUBECONFIG` or `~/.kube/config` when present,
     /// otherwise the pod's service account.
     pub async fn connect() -> Result<Kube> {
-        let mut config = kube::Config::infer().await.map_err(Error::NoConfig)?;
+        let mut config = kube::Config::infer()
+            .await
+            .map_err(|e| Error::NoConfig(Box::new(e)))?;
         config.default_retry = false;
         config.read_timeout = Some(API_READ_TIMEOUT);
         config.headers.push((
@@ -119,7 +121,7 @@ impl Kube {
         let server = config.cluster_url.to_string();
         let client = kube::Client::try_from(config).map_err(|source| Error::Client {
             server: server.clone(),
-            source,
+            source: Box::new(source),
         })?;
         Ok(Kube { client, server })
     }
@@ -158,7 +160,7 @@ impl Kube {
                         request: request.to_owned(),
                         server: self.server.clone(),
                         attempts: failures + 1,
-                        source,
+                        source: Box::new(source),
                     };
                     (why, None, error)
                 }
@@ -286,7 +288,7 @@ async fn read_body(request: &str, response: Response<Body>, into: &mut Vec<u8>) 
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|source| Error::Interrupted {
             request: request.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         if let Ok(data) = frame.into_data() {
             if into.len() + data.len() > MAX_PAGE_BYTES {

@@ -46,9 +46,9 @@ pub enum Error {
     #[error("cannot prepare to send the report")]
     SendSetup(#[source] send::SetupError),
     #[error("could not get the installation ID")]
-    Identity(#[source] identity::Error),
+    Identity(#[source] Box<identity::Error>),
     #[error("could not collect the report")]
-    Collect(#[source] collect::Error),
+    Collect(#[source] Box<collect::Error>),
     #[error(
         "the run's deadline of {0:?} passed before the report was collected: \
          raise --deadline, or look for a slow or unreachable API server"
@@ -164,10 +164,10 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
     };
     let id = identity::get_or_create(&store, &config.namespace, config.dry_run)
         .await
-        .map_err(Error::Identity)?;
+        .map_err(|e| Error::Identity(Box::new(e)))?;
     let aggregates = collect::aggregate(kube, &axon::AXON, config.page_size)
         .await
-        .map_err(Error::Collect)?;
+        .map_err(|e| Error::Collect(Box::new(e)))?;
     // Last: when the API server is down, the steps above already failed with the reason.
     let k8s_version = match kube.server_version().await {
         Ok(raw) => release_version(&raw),

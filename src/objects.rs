@@ -16,19 +16,14 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use crate::report::{AgentType, Phase, SourceType};
 
 /// A field as found in an object.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Field<T> {
     /// Missing or `null`.
+    #[default]
     Absent,
     Present(T),
     /// Present with a JSON type this reporter does not expect.
     WrongType,
-}
-
-impl<T> Default for Field<T> {
-    fn default() -> Self {
-        Field::Absent
-    }
 }
 
 impl<T> Field<T> {

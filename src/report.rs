@@ -273,6 +273,49 @@ mod tests {
     }
 
     #[test]
+    fn reports_serialize_with_a_stable_key_order() {
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            installation_id: Uuid::nil(),
+            version: "v0.5.0".into(),
+            reporter_version: "0.1.0".into(),
+            k8s_version: "v1.33.2".into(),
+            timestamp: "2026-11-28T06:00:00Z".parse().unwrap(),
+            tasks: TaskCounts {
+                total: 3,
+                by_type: [(AgentType::Other, 1), (AgentType::ClaudeCode, 2)].into(),
+                by_phase: [(Phase::Unknown, 1), (Phase::Pending, 2)].into(),
+            },
+            features: Features {
+                task_spawners: 1,
+                agent_configs: 0,
+                workspaces: 2,
+                source_types: [SourceType::Jira, SourceType::Cron].into(),
+            },
+            scale: Scale { namespaces: 2 },
+            usage: Usage {
+                total_cost_usd: 0.5,
+                total_input_tokens: 10,
+                total_output_tokens: 20,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            concat!(
+                r#"{"schemaVersion":1,"installationId":"00000000-0000-0000-0000-000000000000","#,
+                r#""version":"v0.5.0","reporterVersion":"0.1.0","k8sVersion":"v1.33.2","#,
+                r#""timestamp":"2026-11-28T06:00:00Z","#,
+                r#""tasks":{"total":3,"byType":{"claude-code":2,"other":1},"byPhase":{"Pending":2,"Unknown":1}},"#,
+                r#""features":{"taskSpawners":1,"agentConfigs":0,"workspaces":2,"sourceTypes":["cron","jira"]},"#,
+                r#""scale":{"namespaces":2},"#,
+                r#""usage":{"totalCostUsd":0.5,"totalInputTokens":10,"totalOutputTokens":20}}"#
+            )
+        );
+        let back: Report = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
     fn release_versions_keep_only_numbers_and_standard_prereleases() {
         let cases = [
             ("v1.33.2", "v1.33.2"),

@@ -2,12 +2,12 @@
 
 use std::process::Command;
 
-use crate::support::command::{reporter, run};
+use crate::support::command::{binary, reporter, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 
 fn bare() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_axon-telemetry"));
+    let mut command = Command::new(binary());
     command.env_clear();
     command
 }
@@ -148,7 +148,7 @@ fn do_not_track_0_does_not_opt_out() {
 fn the_plans_spelling_runs_a_report() {
     let kube = FakeKube::start();
     let endpoint = Endpoint::start();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_axon-telemetry"));
+    let mut command = Command::new(binary());
     command
         .env_clear()
         .env("HOME", kube.dir())

@@ -201,8 +201,8 @@ fn malformed_objects_are_skipped_and_counted_in_the_log() {
     assert_eq!(
         run.logged("WARN"),
         [
-            "listing tasks.axon.io: skipped 7 malformed Tasks (not a JSON object, or a field the report reads has an unexpected type)",
-            "listing workspaces.axon.io: skipped 1 malformed Workspaces (not a JSON object, or a field the report reads has an unexpected type)",
+            "listing tasks.axon.io: malformed objects skipped: 7 (not a JSON object, or a field the report reads has an unexpected type)",
+            "listing workspaces.axon.io: malformed objects skipped: 1 (not a JSON object, or a field the report reads has an unexpected type)",
         ]
     );
 }

@@ -11,3 +11,18 @@ mod collect;
 
 // Kubernetes faults: missing CRDs, RBAC, expiry, throttling, outages, deadlines.
 mod faults;
+
+// The installation ID: create, read, races, RBAC.
+mod identity;
+
+// Sending: headers, retries, timeouts, TLS, proxies, exit codes.
+mod send;
+
+// Dry run: the exact report on stdout, no writes, no sends.
+mod dry_run;
+
+// Privacy canaries in every free-text field, at every log level and format.
+mod privacy;
+
+// The committed JSON Schema against real output.
+mod schema;

@@ -7,9 +7,14 @@ use serde_json::Value;
 
 use super::fake_kube::FakeKube;
 
+/// The reporter binary Cargo built for the integration tests.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_axon-telemetry")
+}
+
 /// `axon-telemetry report` against `kube`, with no other environment.
 pub fn reporter(kube: &FakeKube) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_axon-telemetry"));
+    let mut command = Command::new(binary());
     command
         .env_clear()
         .env("HOME", kube.dir())

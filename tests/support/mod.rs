@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+// Integration tests only (`cfg(test)`): it needs the binary path Cargo gives them.
+#[cfg(test)]
 pub mod command;
 pub mod endpoint;
 pub mod fake_kube;

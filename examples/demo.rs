@@ -1,0 +1,45 @@
+//! A dry-run report against a fake cluster, for anyone without one: `hack/demo.sh`.
+//!
+//! Starts the test suite's fake Kubernetes API (tests/support) with a small sample of Axon
+//! objects, writes a kubeconfig for it, and runs the real `axon-telemetry report --dry-run`
+//! binary against it. Stdout is the exact JSON such a cluster would send; stderr is what
+//! `kubectl logs` would show. Extra arguments go to the reporter.
+
+use std::process::{Command, ExitCode};
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+fn main() -> ExitCode {
+    let kube = support::fake_kube::FakeKube::start();
+    kube.add(support::fixtures::sample_cluster());
+    // Cargo puts examples in target/<profile>/examples/, next to the binaries.
+    let reporter = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("axon-telemetry")))
+        .filter(|path| path.exists());
+    let Some(reporter) = reporter else {
+        eprintln!(
+            "demo: build the reporter first: cargo build --bin axon-telemetry (hack/demo.sh does)"
+        );
+        return ExitCode::from(2);
+    };
+    eprintln!(
+        "demo: a fake Kubernetes API at {} serves the objects of tests/support/fixtures.rs sample_cluster()",
+        kube.url()
+    );
+    let status = Command::new(reporter)
+        .env_clear()
+        .env("HOME", kube.dir())
+        .env("KUBECONFIG", kube.kubeconfig())
+        .args(["report", "--dry-run", "--axon-version", "v0.5.0"])
+        .args(std::env::args_os().skip(1))
+        .status();
+    match status {
+        Ok(status) => ExitCode::from(status.code().unwrap_or(1) as u8),
+        Err(e) => {
+            eprintln!("demo: could not run the reporter: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

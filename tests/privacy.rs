@@ -1,0 +1,148 @@
+//! Privacy by construction, checked: a canary planted in every free-text field of every
+//! kind must not appear in the sent report, on stdout or in the logs, at any log level
+//! and in either log format.
+
+use serde_json::json;
+
+use crate::support::command::{normalized, reporter, run};
+use crate::support::endpoint::Endpoint;
+use crate::support::fake_kube::FakeKube;
+use crate::support::fixtures::{AgentConfig, Meta, Task, TaskSpawner, Workspace};
+
+/// Every canary contains this (checked case-insensitively).
+const CANARY: &str = "canary";
+
+fn canary(field: &str) -> String {
+    format!("{CANARY}-{field}-7f3a")
+}
+
+fn planted(mut meta: Meta, kind: &str) -> Meta {
+    meta.namespace = canary(&format!("{kind}-namespace"));
+    meta.name = canary(&format!("{kind}-name"));
+    meta.label = canary(&format!("{kind}-label"));
+    meta.annotation = canary(&format!("{kind}-annotation"));
+    meta
+}
+
+fn canary_cluster() -> FakeKube {
+    let kube = FakeKube::start();
+    let mut task = Task::new("x", "x")
+        .agent(&canary("agent-type"))
+        .phase(&canary("phase"))
+        .usage("0.5", "100", "10")
+        .result(&canary("result-key"), json!(canary("result-value")))
+        .result("cost_note", json!(canary("result-note")));
+    task.meta = planted(task.meta, "task");
+    task.prompt = canary("prompt");
+    task.branch = canary("branch");
+    task.model = canary("model");
+    task.image = canary("image");
+    task.secret = canary("secret-ref");
+    task.message = canary("status-message");
+    task.output = canary("output-url");
+    let mut known = Task::new("x", "x").agent("codex").phase("Succeeded");
+    known.meta = planted(known.meta, "task2");
+    kube.add([task, known]);
+
+    let mut spawner = TaskSpawner::new("x", "x")
+        .github(&format!(
+            "https://github.com/{}/repo",
+            canary("github-repo")
+        ))
+        .jira(
+            &format!("https://{}.atlassian.net", canary("jira-url")),
+            &canary("jira-project"),
+            &canary("jira-jql"),
+        )
+        .when(&canary("when-key"), json!({"value": canary("when-value")}));
+    spawner.meta = planted(spawner.meta, "spawner");
+    spawner.phase = canary("spawner-phase");
+    spawner.message = canary("spawner-message");
+    spawner.prompt = canary("spawner-prompt");
+    kube.add([spawner]);
+
+    let mut config = AgentConfig::new("x", "x");
+    config.meta = planted(config.meta, "agentconfig");
+    config.instructions = canary("agents-md");
+    kube.add([config]);
+
+    let mut workspace = Workspace::new("x", "x");
+    workspace.meta = planted(workspace.meta, "workspace");
+    workspace.repo = format!("https://github.com/{}.git", canary("workspace-repo"));
+    workspace.git_ref = canary("git-ref");
+    workspace.secret = canary("workspace-secret");
+    kube.add([workspace]);
+
+    // A malformed object full of canaries takes the other code path.
+    kube.add_raw("tasks", &json!({"metadata": {"name": canary("bad-name"), "namespace": canary("bad-ns")}, "spec": {"type": 7, "prompt": canary("bad-prompt")}}).to_string());
+    kube.set_git_version(&format!("v1.33.2-{}", canary("k8s-build")));
+    kube
+}
+
+fn assert_no_canary(what: &str, text: &str) {
+    let lower = text.to_ascii_lowercase();
+    if let Some(at) = lower.find(CANARY) {
+        let start = at.saturating_sub(80);
+        panic!(
+            "a canary leaked into {what}: …{}…",
+            &text[start..(at + 40).min(text.len())]
+        );
+    }
+}
+
+#[test]
+fn no_free_text_reaches_the_report_stdout_or_logs() {
+    for (level, format) in [
+        ("info", "text"),
+        ("debug", "text"),
+        ("trace", "text"),
+        ("debug", "json"),
+    ] {
+        let kube = canary_cluster();
+        let endpoint = Endpoint::start();
+        let sent = run(reporter(&kube).args([
+            "--endpoint",
+            &endpoint.url(),
+            "--log-level",
+            level,
+            "--log-format",
+            format,
+            "--axon-version",
+            &format!("v0.5.0-{}", canary("axon-build")),
+        ]));
+        assert_eq!(sent.code, 0, "{}", sent.stderr);
+        let body = &endpoint.received()[0].body;
+        assert_no_canary("the sent report", body);
+        assert_no_canary(&format!("stderr at {level}/{format}"), &sent.stderr);
+        assert_no_canary("stdout", &sent.stdout);
+
+        // The canary objects were read, not skipped: the counts prove it.
+        let report = normalized(body);
+        assert_eq!(
+            report["tasks"],
+            json!({"total": 2, "byType": {"codex": 1, "other": 1}, "byPhase": {"Succeeded": 1, "Unknown": 1}})
+        );
+        assert_eq!(
+            report["features"]["sourceTypes"],
+            json!(["github", "jira", "other"])
+        );
+        assert_eq!(report["scale"], json!({"namespaces": 5}));
+        assert_eq!(
+            (report["version"].clone(), report["k8sVersion"].clone()),
+            (json!("v0.5.0"), json!("v1.33.2"))
+        );
+
+        let dry =
+            run(reporter(&kube).args(["--dry-run", "--log-level", level, "--log-format", format]));
+        assert_eq!(dry.code, 0, "{}", dry.stderr);
+        assert_no_canary("the dry-run report", &dry.stdout);
+        assert_no_canary(&format!("dry-run stderr at {level}/{format}"), &dry.stderr);
+    }
+}
+
+#[test]
+fn a_canary_would_be_caught() {
+    let result =
+        std::panic::catch_unwind(|| assert_no_canary("a test", &format!("report {}", canary("x"))));
+    assert!(result.is_err());
+}
