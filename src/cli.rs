@@ -65,6 +65,11 @@ pub struct ReportOpts {
     #[arg(long, env = "AXON_TELEMETRY_DEADLINE", value_name = "DURATION", default_value = "10m", value_parser = parse_duration, allow_hyphen_values = true)]
     pub deadline: Duration,
 
+    /// Wait a random time up to this long before reporting (not in a dry run), so that
+    /// clusters on the same schedule do not all report at the same moment. 0s: no wait.
+    #[arg(long, env = "AXON_TELEMETRY_MAX_DELAY", value_name = "DURATION", default_value = "0s", value_parser = parse_delay, allow_hyphen_values = true)]
+    pub max_delay: Duration,
+
     /// Objects per list request.
     #[arg(
         long,
@@ -120,6 +125,7 @@ pub struct Config {
     pub axon_version: Option<String>,
     pub send_timeout: Duration,
     pub deadline: Duration,
+    pub max_delay: Duration,
     pub page_size: u32,
     pub ca_file: Option<PathBuf>,
     pub strict: bool,
@@ -140,6 +146,7 @@ impl Config {
             axon_version,
             timeout,
             deadline,
+            max_delay,
             page_size,
             ca_file,
             strict,
@@ -153,6 +160,7 @@ impl Config {
             axon_version,
             send_timeout: timeout,
             deadline,
+            max_delay,
             page_size,
             ca_file,
             strict,
@@ -209,6 +217,15 @@ fn parse_duration(value: &str) -> Result<Duration, String> {
     Duration::try_from(parsed).map_err(|e| e.to_string())
 }
 
+/// Like [`parse_duration`], but zero is allowed: no delay.
+fn parse_delay(value: &str) -> Result<Duration, String> {
+    let parsed: jiff::SignedDuration = value
+        .parse()
+        .map_err(|_| "expected a duration such as 30m, 90s or 0s".to_owned())?;
+    Duration::try_from(parsed)
+        .map_err(|_| "the delay must not be negative, e.g. 30m or 0s".to_owned())
+}
+
 /// A Kubernetes namespace name (an RFC 1123 label).
 fn parse_namespace(value: &str) -> Result<String, String> {
     let valid = (1..=63).contains(&value.len())
@@ -255,6 +272,7 @@ mod tests {
         assert_eq!(config.send_timeout, Duration::from_secs(10));
         assert_eq!(config.deadline, Duration::from_secs(600));
         assert_eq!(config.page_size, 500);
+        assert_eq!(config.max_delay, Duration::ZERO);
         assert_eq!(
             (config.dry_run, config.strict, config.disabled_by),
             (false, false, None)
@@ -324,6 +342,9 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("PT10S"), Ok(Duration::from_secs(10)));
         assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_delay("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_delay("30m"), Ok(Duration::from_secs(1800)));
+        assert!(parse_delay("-1s").is_err());
     }
 
     #[test]

@@ -93,7 +93,6 @@ async fn report(config: &Config) -> Result<Outcome> {
         report::REPORTER_VERSION,
         config.namespace
     );
-    let deadline = Instant::now() + config.deadline;
     let endpoint = send::redacted(&config.endpoint);
     let sender = if config.dry_run {
         None
@@ -110,6 +109,18 @@ async fn report(config: &Config) -> Result<Outcome> {
         );
         Some(sender.map_err(Error::SendSetup)?)
     };
+    if !config.dry_run {
+        let delay = spread_delay(config.max_delay, backoff::jitter());
+        if !delay.is_zero() {
+            info!(
+                "waiting {:#} before reporting: a random delay up to --max-delay {:#}, so that clusters do not all report at once",
+                jiff::SignedDuration::try_from(delay).unwrap_or_default(),
+                jiff::SignedDuration::try_from(config.max_delay).unwrap_or_default()
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+    let deadline = Instant::now() + config.deadline;
     let kube = Kube::connect().await.map_err(Error::Connect)?;
     let report = timeout_at(deadline, build(&kube, config))
         .await
@@ -141,6 +152,17 @@ async fn report(config: &Config) -> Result<Outcome> {
             );
             Ok(Outcome::NotSent)
         }
+    }
+}
+
+/// A point in `[0, max)`, in whole seconds when `max` is a minute or more (a readable log
+/// line; finer spreading buys nothing at that scale).
+fn spread_delay(max: Duration, unit: f64) -> Duration {
+    let delay = max.mul_f64(unit.clamp(0.0, 1.0));
+    if max >= Duration::from_secs(60) {
+        Duration::from_secs(delay.as_secs())
+    } else {
+        delay
     }
 }
 
@@ -190,6 +212,36 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
         scale: aggregates.scale,
         usage: aggregates.usage,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_delays_stay_below_the_maximum() {
+        let max = Duration::from_secs(1800);
+        assert_eq!(spread_delay(max, 0.0), Duration::ZERO);
+        assert_eq!(spread_delay(max, 0.5), Duration::from_secs(900));
+        assert_eq!(spread_delay(max, 0.999_999), Duration::from_secs(1799));
+        assert_eq!(
+            spread_delay(Duration::from_millis(10), 0.5),
+            Duration::from_millis(5)
+        );
+        assert_eq!(spread_delay(Duration::ZERO, 0.7), Duration::ZERO);
+    }
+
+    #[test]
+    fn error_chains_skip_causes_their_parent_already_quotes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: inner detail")]
+        struct Outer(#[source] Inner);
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner detail")]
+        struct Inner(#[source] std::io::Error);
+        let error = Outer(Inner(std::io::Error::other("root cause")));
+        assert_eq!(error_chain(&error), "outer: inner detail: root cause");
+    }
 }
 
 /// An error and its causes on one line, skipping a cause its parent already quotes.

@@ -42,6 +42,7 @@ fn every_flag_has_an_environment_twin_in_the_help() {
         ("--axon-version <VERSION>", "[env: AXON_VERSION=]"),
         ("--timeout <DURATION>", "[env: AXON_TELEMETRY_TIMEOUT=]"),
         ("--deadline <DURATION>", "[env: AXON_TELEMETRY_DEADLINE=]"),
+        ("--max-delay <DURATION>", "[env: AXON_TELEMETRY_MAX_DELAY=]"),
         ("--page-size <N>", "[env: AXON_TELEMETRY_PAGE_SIZE=]"),
         ("--ca-file <PATH>", "[env: SSL_CERT_FILE=]"),
         ("--strict", "[env: AXON_TELEMETRY_STRICT=]"),
@@ -224,4 +225,24 @@ fn json_logs_are_one_object_per_line() {
             .iter()
             .all(|e| e["level"].is_string() && e["timestamp"].is_string())
     );
+}
+
+#[test]
+fn max_delay_waits_a_random_time_before_reporting_but_not_in_a_dry_run() {
+    let kube = FakeKube::start();
+    let endpoint = Endpoint::start();
+    let run = run(reporter(&kube).args(["--endpoint", &endpoint.url(), "--max-delay", "20ms"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let waiting = run.logged("INFO")[1];
+    assert!(waiting.starts_with("waiting ") && waiting.ends_with(" before reporting: a random delay up to --max-delay 20ms, so that clusters do not all report at once"), "{waiting}");
+    assert_eq!(endpoint.received().len(), 1);
+
+    let dry = run_dry(&kube);
+    assert!(!dry.stderr.contains("waiting"), "{}", dry.stderr);
+}
+
+fn run_dry(kube: &FakeKube) -> crate::support::command::Run {
+    run(reporter(kube)
+        .args(["--dry-run"])
+        .env("AXON_TELEMETRY_MAX_DELAY", "1h"))
 }
