@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh clone: formatting, lints, the dependency
-# policy, and every unit and integration test.
+# policy, the pinned Helm 3 and 4 the chart tests need, and every unit and integration test
+# (the chart tests fail, never skip, without Helm).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,6 +21,9 @@ for crate in openssl-sys aws-lc-rs aws-lc-sys; do
   fi
 done
 echo "ok"
+
+step "pinned Helm 4 and Helm 3 (hack/install-helm.sh)"
+hack/install-helm.sh
 
 step "cargo test"
 cargo test --locked

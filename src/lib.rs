@@ -34,6 +34,8 @@ use jiff::Timestamp;
 use tokio::time::{Instant, timeout_at};
 use tracing::{info, warn};
 
+pub use crate::identity::CONFIG_MAP_NAME;
+
 use crate::cli::Config;
 use crate::kube::Kube;
 use crate::report::{Report, release_version};
@@ -214,6 +216,21 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
     })
 }
 
+/// An error and its causes on one line, skipping a cause its parent already quotes.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,19 +259,4 @@ mod tests {
         let error = Outer(Inner(std::io::Error::other("root cause")));
         assert_eq!(error_chain(&error), "outer: inner detail: root cause");
     }
-}
-
-/// An error and its causes on one line, skipping a cause its parent already quotes.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
 }

@@ -1,15 +1,13 @@
 //! The command line: help, version, usage errors (exit 2, one line), opt-out variables.
 
-use std::process::Command;
+use assert_cmd::Command;
 
-use crate::support::command::{binary, reporter, run};
+use crate::support::command::{binary, hermetic, reporter, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 
 fn bare() -> Command {
-    let mut command = Command::new(binary());
-    command.env_clear();
-    command
+    hermetic(binary())
 }
 
 #[test]
@@ -149,9 +147,8 @@ fn do_not_track_0_does_not_opt_out() {
 fn the_plans_spelling_runs_a_report() {
     let kube = FakeKube::start();
     let endpoint = Endpoint::start();
-    let mut command = Command::new(binary());
+    let mut command = bare();
     command
-        .env_clear()
         .env("HOME", kube.dir())
         .env("KUBECONFIG", kube.kubeconfig());
     let run = run(command.args([

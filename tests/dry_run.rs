@@ -125,11 +125,11 @@ fn dry_run_never_replaces_an_invalid_id() {
 #[test]
 fn the_demo_runs_a_dry_run_against_the_sample_cluster() {
     // `cargo test` builds the examples next to the binaries; hack/demo.sh runs this one.
-    let demo = std::path::Path::new(crate::support::command::binary())
+    let demo = crate::support::command::binary()
         .parent()
         .unwrap()
         .join("examples/demo");
-    let run = run(std::process::Command::new(&demo).env_clear());
+    let run = run(&mut crate::support::command::hermetic(&demo));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(

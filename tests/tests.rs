@@ -26,3 +26,6 @@ mod privacy;
 
 // The committed JSON Schema against real output.
 mod schema;
+
+// The Helm chart with pinned Helm 4 and 3: lint, render matrix, schema, docs, install.yaml.
+mod chart;

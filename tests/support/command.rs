@@ -1,20 +1,34 @@
 //! The reporter as a hermetic command: an empty environment but for a HOME and a
-//! kubeconfig pointing at the fake API, so nothing from the machine leaks into a test.
+//! kubeconfig pointing at the fake API, so nothing from the machine leaks into a test,
+//! and a timeout, so a hung run fails its test instead of stalling the suite.
 
-use std::process::Command;
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
 
 use serde_json::Value;
 
 use super::fake_kube::FakeKube;
 
+/// Far longer than any run in the tests takes (the slowest waits out a few retries).
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The reporter binary Cargo built for the integration tests.
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_axon-telemetry")
+pub fn binary() -> &'static Path {
+    assert_cmd::cargo::cargo_bin!("axon-telemetry")
+}
+
+/// A program with an empty environment and the run timeout.
+pub fn hermetic(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.env_clear().timeout(RUN_TIMEOUT);
+    command
 }
 
 /// `axon-telemetry report` against `kube`, with no other environment.
 pub fn reporter(kube: &FakeKube) -> Command {
-    let mut command = Command::new(binary());
+    let mut command = hermetic(binary());
     command
         .env_clear()
         .env("HOME", kube.dir())

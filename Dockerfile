@@ -1,0 +1,20 @@
+# The reporter image: one static binary on an empty base, run as the non-root UID the chart
+# sets (65532). No shell, no package manager, no CA bundle: the reporter bundles its roots
+# and reads extra ones from --ca-file / SSL_CERT_FILE.
+#
+#   docker build -t axon-telemetry:dev .
+#
+# The build stage links glibc statically (crt-static); glibc 2.34+ resolves DNS without
+# loading NSS modules, so the binary needs nothing from the image.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN RUSTFLAGS="-C target-feature=+crt-static" \
+    cargo build --release --locked --bin axon-telemetry --target x86_64-unknown-linux-gnu \
+ && cp target/x86_64-unknown-linux-gnu/release/axon-telemetry /axon-telemetry
+
+FROM scratch
+COPY --from=build /axon-telemetry /axon-telemetry
+USER 65532:65532
+ENTRYPOINT ["/axon-telemetry"]
+CMD ["report"]
