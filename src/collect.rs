@@ -53,7 +53,7 @@ pub enum Error {
         crd: String,
         page: u64,
         #[source]
-        source: serde_json::Error,
+        source: crate::json::Error,
     },
 }
 
@@ -107,9 +107,15 @@ pub async fn aggregate(kube: &Kube, api: &Api, page_size: u32) -> Result<Aggrega
     Ok(aggregates)
 }
 
-/// Lists one kind cluster-wide, one page in memory at a time. The list starts over when
-/// its continue token expires; a page over [`kube::MAX_PAGE_BYTES`] is fetched again
-/// with half the limit. Returns an empty tally when the CRD is not installed.
+/// Lists one kind cluster-wide. The list starts over when its continue token expires; a
+/// page over [`kube::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
+/// empty tally when the CRD is not installed.
+///
+/// Pipelined: while page k is decoded on a blocking thread, page k+1 is fetched with the
+/// token read off the end of page k ([`objects::peek_continue`]), so that the API server
+/// and the decoder work at the same time. The decoded token has the final word: a prefetch
+/// under any other token is dropped and the right page fetched. At most two pages are in
+/// memory.
 async fn list<T: KindTally>(
     kube: &Kube,
     api: &Api,
@@ -123,16 +129,25 @@ async fn list<T: KindTally>(
     let crd = api.crd_name(resource);
     let request = format!("listing {crd}");
     let mut page = Vec::new();
+    let mut spare = Vec::new();
     let mut limit = page_size;
     let mut restarts = 0;
     'list: loop {
         let mut tally = T::default();
         let mut token: Option<String> = None;
+        let mut prefetched: Option<(String, kube::Result<()>)> = None;
         let mut pages = 0;
         loop {
-            let fetched = kube
-                .list_page(&request, &path, limit, token.as_deref(), &mut page)
-                .await;
+            let fetched = match prefetched.take() {
+                Some((ahead, result)) if Some(&ahead) == token.as_ref() => {
+                    std::mem::swap(&mut page, &mut spare);
+                    result
+                }
+                _ => {
+                    kube.list_page(&request, &path, limit, token.as_deref(), &mut page)
+                        .await
+                }
+            };
             match fetched {
                 Ok(()) => {}
                 Err(kube::Error::TooLarge { .. }) if limit > 1 => {
@@ -176,11 +191,25 @@ async fn list<T: KindTally>(
                 Err(source) => return Err(Error::List { crd, source }),
             }
             pages += 1;
-            let meta = objects::decode_page(&page, &mut tally).map_err(|source| Error::Decode {
+            let guess = objects::peek_continue(&page);
+            let decoding = decode_blocking(page, tally);
+            let ahead = async {
+                match &guess {
+                    Some(next) => Some(
+                        kube.list_page(&request, &path, limit, Some(next), &mut spare)
+                            .await,
+                    ),
+                    None => None,
+                }
+            };
+            let ((decoded_page, decoded_tally, decoded), ahead) = tokio::join!(decoding, ahead);
+            (page, tally) = (decoded_page, decoded_tally);
+            let meta = decoded.map_err(|source| Error::Decode {
                 crd: crd.clone(),
                 page: pages,
                 source,
             })?;
+            prefetched = guess.zip(ahead);
             debug!(
                 "{request}: page {pages}: {} objects in {} bytes",
                 meta.items,
@@ -204,8 +233,25 @@ async fn list<T: KindTally>(
     }
 }
 
+/// Decodes a page on the runtime's blocking pool, so that the fetch of the next page goes on
+/// meanwhile; hands the page buffer and the tally back for reuse.
+async fn decode_blocking<T: KindTally>(
+    page: Vec<u8>,
+    mut tally: T,
+) -> (Vec<u8>, T, crate::json::Result<objects::PageMeta>) {
+    let decoding = tokio::task::spawn_blocking(move || {
+        let decoded = objects::decode_page(&page, &mut tally);
+        (page, tally, decoded)
+    });
+    match decoding.await {
+        Ok(done) => done,
+        // A panic while decoding is a bug: let it surface as one.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// A tally of one kind's objects: what every kind counts, plus its own fields.
-trait KindTally: Tally + Default {
+trait KindTally: Tally + Default + Send + 'static {
     fn common(&self) -> &Common;
 }
 
@@ -415,9 +461,10 @@ mod tests {
         }
     }
 
+    /// A usage string as the page reader turns it into a field.
     fn num(s: &str) -> Field<Decimal> {
-        use crate::objects::Leaf;
-        Decimal::from_str(s).map_or(Field::WrongType, Field::Present)
+        s.parse()
+            .map_or(Field::WrongType, |v| Field::Present(Decimal(v)))
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod cli;
 pub mod collect;
 pub mod exit;
 mod identity;
+pub mod json;
 pub mod kube;
 pub mod logging;
 pub mod objects;

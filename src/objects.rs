@@ -1,18 +1,15 @@
-//! Minimal, tolerant views of Axon objects, decoded straight from a list page.
+//! Minimal, tolerant views of Axon objects, read straight from a list page.
 //!
 //! Only the fields the report reads are kept, and never as text: an agent type or phase
 //! becomes a vocabulary value as it is read, a namespace becomes a hash, a usage value a
-//! number. No tree of the object is built. A field with an unexpected JSON type marks its
-//! object as malformed instead of failing the page: one bad object costs one object.
+//! number. No tree of the object is built, and everything else is skipped unread
+//! (`json`). A field with an unexpected JSON type marks its object as malformed instead of
+//! failing the page: one bad object costs one object.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::marker::PhantomData;
 
-use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
+use crate::json::{self, Kind, Reader};
 use crate::report::{AgentType, Phase, SourceType};
 
 /// A field as found in an object.
@@ -35,7 +32,7 @@ impl<T> Field<T> {
     }
 }
 
-impl<'de, T: Leaf<'de>> Field<T> {
+impl<T: WellTyped> WellTyped for Field<T> {
     fn well_typed(&self) -> bool {
         match self {
             Field::Absent => true,
@@ -45,93 +42,51 @@ impl<'de, T: Leaf<'de>> Field<T> {
     }
 }
 
-/// How the JSON value of a field becomes `Self`; `None` means the JSON type is wrong.
-pub trait Leaf<'de>: Sized {
-    fn from_str(_value: &str) -> Option<Self> {
-        None
-    }
+/// Whether the fields a value holds have the types the report expects.
+pub trait WellTyped {
+    fn well_typed(&self) -> bool;
+}
 
-    fn from_number(_value: f64) -> Option<Self> {
-        None
-    }
+/// A JSON object the report reads some members of.
+pub trait Object: Default + WellTyped {
+    /// Reads the value of member `key` if the report needs it, and skips it otherwise.
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()>;
+}
 
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-
-    /// Whether the fields this value holds have the expected types.
-    fn well_typed(&self) -> bool {
-        true
+/// An object-valued field.
+fn object<T: Object>(reader: &mut Reader<'_>) -> json::Result<Field<T>> {
+    match reader.peek()? {
+        Kind::Object => {
+            let mut value = T::default();
+            reader.object(|reader, key| value.member(reader, key))?;
+            Ok(Field::Present(value))
+        }
+        kind => other(reader, kind),
     }
 }
 
-impl<'de, T: Leaf<'de>> Deserialize<'de> for Field<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(FieldVisitor(PhantomData))
+/// A string-valued field, mapped as it is read.
+fn text<T>(reader: &mut Reader<'_>, map: impl FnOnce(&str) -> T) -> json::Result<Field<T>> {
+    match reader.peek()? {
+        Kind::String => Ok(Field::Present(map(&reader.string()?))),
+        kind => other(reader, kind),
     }
 }
 
-struct FieldVisitor<T>(PhantomData<T>);
-
-fn field<T>(value: Option<T>) -> Field<T> {
-    value.map_or(Field::WrongType, Field::Present)
+/// A value of the wrong type, or null: skipped.
+fn other<T>(reader: &mut Reader<'_>, kind: Kind) -> json::Result<Field<T>> {
+    reader.skip()?;
+    Ok(if kind == Kind::Null {
+        Field::Absent
+    } else {
+        Field::WrongType
+    })
 }
 
-impl<'de, T: Leaf<'de>> Visitor<'de> for FieldVisitor<T> {
-    type Value = Field<T>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Field::Absent)
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Field::Absent)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Field::WrongType)
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(field(T::from_number(v as f64)))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(field(T::from_number(v as f64)))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(field(T::from_number(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(field(T::from_str(v)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Field::WrongType)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        Ok(field(T::from_map(map)?))
-    }
-}
-
-/// Implements [`Leaf`] for a derived struct: decoded from a JSON object, well typed when
-/// each listed field is.
-macro_rules! object_leaf {
+/// Implements [`WellTyped`] for a struct: well typed when each listed field is.
+macro_rules! well_typed {
     ($ty:ty { $($field:ident),* }) => {
-        impl<'de> Leaf<'de> for $ty {
-            fn from_map<A: MapAccess<'de>>(map: A) -> Result<Option<Self>, A::Error> {
-                Self::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
-            }
-
+        impl WellTyped for $ty {
             fn well_typed(&self) -> bool {
                 true $(&& self.$field.well_typed())*
             }
@@ -139,37 +94,47 @@ macro_rules! object_leaf {
     };
 }
 
+/// Values with no fields inside: always well typed once read.
+macro_rules! leaf {
+    ($($ty:ty),*) => {$(
+        impl WellTyped for $ty {
+            fn well_typed(&self) -> bool {
+                true
+            }
+        }
+    )*};
+}
+
+leaf!(NamespaceHash, AgentType, Phase, Decimal, When);
+
 /// An object's `.metadata`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Metadata {
     pub namespace: Field<NamespaceHash>,
 }
-object_leaf!(Metadata { namespace });
+well_typed!(Metadata { namespace });
+
+impl Object for Metadata {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"namespace" => self.namespace = text(reader, NamespaceHash::of)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
 
 /// A namespace, kept only as a hash: enough to count distinct namespaces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NamespaceHash(pub u64);
 
-impl Leaf<'_> for NamespaceHash {
-    fn from_str(value: &str) -> Option<Self> {
+impl NamespaceHash {
+    pub fn of(namespace: &str) -> NamespaceHash {
         // A 64-bit hash: a collision among even a million namespaces has odds below 1e-7,
         // and the count is the only thing that leaves.
         let mut hasher = DefaultHasher::new();
-        value.hash(&mut hasher);
-        Some(NamespaceHash(hasher.finish()))
-    }
-}
-
-impl Leaf<'_> for AgentType {
-    fn from_str(value: &str) -> Option<Self> {
-        Some(AgentType::from_api(value))
-    }
-}
-
-impl Leaf<'_> for Phase {
-    fn from_str(value: &str) -> Option<Self> {
-        Some(Phase::from_api(value))
+        namespace.hash(&mut hasher);
+        NamespaceHash(hasher.finish())
     }
 }
 
@@ -178,128 +143,176 @@ impl Leaf<'_> for Phase {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Decimal(pub f64);
 
-impl Leaf<'_> for Decimal {
-    fn from_str(value: &str) -> Option<Self> {
-        value.parse().ok().map(Decimal)
-    }
-
-    fn from_number(value: f64) -> Option<Self> {
-        Some(Decimal(value))
+impl Decimal {
+    /// The field's value; a string that is not a number is of the wrong type.
+    fn read(reader: &mut Reader<'_>) -> json::Result<Field<Decimal>> {
+        let number = match reader.peek()? {
+            Kind::String => reader.string()?.parse().ok(),
+            Kind::Number => reader.number()?.parse().ok(),
+            kind => return other(reader, kind),
+        };
+        Ok(number.map_or(Field::WrongType, |n| Field::Present(Decimal(n))))
     }
 }
 
 /// A Task, as the report sees it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Task {
     pub metadata: Field<Metadata>,
     pub spec: Field<TaskSpec>,
     pub status: Field<TaskStatus>,
 }
-object_leaf!(Task {
+well_typed!(Task {
     metadata,
     spec,
     status
 });
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+impl Object for Task {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"metadata" => self.metadata = object(reader)?,
+            b"spec" => self.spec = object(reader)?,
+            b"status" => self.status = object(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct TaskSpec {
-    #[serde(rename = "type")]
+    /// `.spec.type`.
     pub agent: Field<AgentType>,
 }
-object_leaf!(TaskSpec { agent });
+well_typed!(TaskSpec { agent });
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+impl Object for TaskSpec {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"type" => self.agent = text(reader, AgentType::from_api)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct TaskStatus {
     pub phase: Field<Phase>,
     pub results: Field<Results>,
 }
-object_leaf!(TaskStatus { phase, results });
+well_typed!(TaskStatus { phase, results });
+
+impl Object for TaskStatus {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"phase" => self.phase = text(reader, Phase::from_api)?,
+            b"results" => self.results = object(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
 
 /// `.status.results`: only the three usage keys are read; a bad usage value is a skipped
 /// value, not a malformed Task, so none of them is checked here.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Results {
     pub cost_usd: Field<Decimal>,
     pub input_tokens: Field<Decimal>,
     pub output_tokens: Field<Decimal>,
 }
-object_leaf!(Results {});
+well_typed!(Results {});
+
+impl Object for Results {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"cost_usd" => self.cost_usd = Decimal::read(reader)?,
+            b"input_tokens" => self.input_tokens = Decimal::read(reader)?,
+            b"output_tokens" => self.output_tokens = Decimal::read(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
 
 /// A TaskSpawner, as the report sees it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct TaskSpawner {
     pub metadata: Field<Metadata>,
     pub spec: Field<TaskSpawnerSpec>,
 }
-object_leaf!(TaskSpawner { metadata, spec });
+well_typed!(TaskSpawner { metadata, spec });
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+impl Object for TaskSpawner {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"metadata" => self.metadata = object(reader)?,
+            b"spec" => self.spec = object(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct TaskSpawnerSpec {
     pub when: Field<When>,
 }
-object_leaf!(TaskSpawnerSpec { when });
+well_typed!(TaskSpawnerSpec { when });
+
+impl Object for TaskSpawnerSpec {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"when" => self.when = object(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
 
 /// `.spec.when`: the source types whose key holds a non-null value.
 #[derive(Debug, Default)]
 pub struct When(pub BTreeSet<SourceType>);
 
-impl<'de> Leaf<'de> for When {
-    fn from_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
-        let mut sources = BTreeSet::new();
-        while let Some(key) = map.next_key::<WhenKey>()? {
-            if !matches!(map.next_value::<Field<Opaque>>()?, Field::Absent) {
-                sources.insert(key.0);
-            }
+impl Object for When {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        if reader.peek()? != Kind::Null {
+            // A key that is not UTF-8 is no key this reporter knows: `other`.
+            self.0.insert(SourceType::from_when_key(
+                std::str::from_utf8(key).unwrap_or(""),
+            ));
         }
-        Ok(Some(When(sources)))
+        reader.skip()
     }
 }
-
-/// A key of `.spec.when`, mapped to its source type without keeping the text.
-struct WhenKey(SourceType);
-
-impl<'de> Deserialize<'de> for WhenKey {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = WhenKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key of spec.when")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<WhenKey, E> {
-                Ok(WhenKey(SourceType::from_when_key(v)))
-            }
-        }
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-/// A value whose content does not matter, only whether it is there.
-struct Opaque;
-impl Leaf<'_> for Opaque {}
 
 /// An object that is only counted (AgentConfig, Workspace).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Default)]
 pub struct Counted {
     pub metadata: Field<Metadata>,
 }
-object_leaf!(Counted { metadata });
+well_typed!(Counted { metadata });
 
-/// Receives the objects of a list page as they are decoded.
+impl Object for Counted {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"metadata" => self.metadata = object(reader)?,
+            _ => reader.skip()?,
+        }
+        Ok(())
+    }
+}
+
+/// Receives the objects of a list page as they are read.
 pub trait Tally {
-    type Object: for<'de> Leaf<'de>;
+    type Object: Object;
 
     /// A well-typed object.
     fn add(&mut self, object: Self::Object);
 
-    /// An object that is not a JSON object, or has a field of an unexpected type.
+    /// An item that is not a JSON object, or has a field of an unexpected type.
     fn add_malformed(&mut self);
 }
 
@@ -312,108 +325,94 @@ pub struct PageMeta {
     pub continue_token: Option<String>,
 }
 
-/// Decodes one `List` page, handing each item to `tally` as it is read.
-pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> Result<PageMeta, serde_json::Error> {
-    let mut deserializer = serde_json::Deserializer::from_slice(page);
-    let meta = PageSeed { tally }.deserialize(&mut deserializer)?;
-    deserializer.end()?;
-    Ok(meta)
-}
+/// How far from either end of a page [`peek_continue`] looks for the continue token: a
+/// list's `metadata` is its first key in typed lists and its last one in lists of custom
+/// resources (Go sorts unstructured keys), and is a few hundred bytes long.
+const PEEK_WINDOW: usize = 4096;
 
-struct PageSeed<'a, T> {
-    tally: &'a mut T,
-}
-
-impl<'de, T: Tally> DeserializeSeed<'de> for PageSeed<'_, T> {
-    type Value = PageMeta;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PageMeta, D::Error> {
-        deserializer.deserialize_map(self)
+/// The continue token read off the ends of a page without decoding it, so that the next
+/// page can be fetched while this one is decoded. A guess: [`decode_page`] has the final
+/// word, and a wrong guess only costs a wasted fetch.
+pub fn peek_continue(page: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""continue":""#;
+    let tail = &page[page.len().saturating_sub(PEEK_WINDOW)..];
+    let head = &page[..page.len().min(PEEK_WINDOW)];
+    let (window, at) = find_last(tail, KEY)
+        .map(|at| (tail, at))
+        .or_else(|| Some((head, find_last(head, KEY)?)))?;
+    let rest = &window[at + KEY.len()..];
+    // Tokens are base64: a backslash means an escaped string, not worth guessing at.
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[end] != b'"' || end == 0 {
+        return None;
     }
+    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
 }
 
-#[derive(Deserialize)]
-#[serde(field_identifier, rename_all = "lowercase")]
-enum PageKey {
-    Items,
-    Metadata,
-    #[serde(other)]
-    Other,
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
-#[derive(Default, Deserialize)]
-#[serde(default)]
+/// Decodes one `List` page, handing each item to `tally` as it is read.
+pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> json::Result<PageMeta> {
+    let mut reader = Reader::new(page);
+    let mut items = None;
+    let mut continue_token = None;
+    reader.object(|reader, key| {
+        match key {
+            b"items" => items = Some(decode_items(reader, tally)?),
+            b"metadata" => {
+                continue_token = object::<ListMeta>(reader)?
+                    .present()
+                    .and_then(|m| m.continue_token)
+            }
+            _ => reader.skip()?,
+        }
+        Ok(())
+    })?;
+    reader.end()?;
+    let items = items.ok_or(json::Error {
+        at: page.len(),
+        expected: "an \"items\" member in the List",
+    })?;
+    // The API server marks the last page with an absent or empty token.
+    let continue_token = continue_token.filter(|t| !t.is_empty());
+    Ok(PageMeta {
+        items,
+        continue_token,
+    })
+}
+
+fn decode_items<T: Tally>(reader: &mut Reader<'_>, tally: &mut T) -> json::Result<u64> {
+    let mut count = 0;
+    match reader.peek()? {
+        Kind::Null => reader.skip()?,
+        _ => reader.array(|reader| {
+            count += 1;
+            match object::<T::Object>(reader)? {
+                Field::Present(object) if object.well_typed() => tally.add(object),
+                _ => tally.add_malformed(),
+            }
+            Ok(())
+        })?,
+    }
+    Ok(count)
+}
+
+/// A List's `.metadata`.
+#[derive(Default)]
 struct ListMeta {
-    #[serde(rename = "continue")]
     continue_token: Option<String>,
 }
+leaf!(ListMeta);
 
-impl<'de, T: Tally> Visitor<'de> for PageSeed<'_, T> {
-    type Value = PageMeta;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a Kubernetes List object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PageMeta, A::Error> {
-        let mut items = None;
-        let mut continue_token = None;
-        while let Some(key) = map.next_key::<PageKey>()? {
-            match key {
-                PageKey::Items => {
-                    items = Some(map.next_value_seed(ItemsSeed {
-                        tally: &mut *self.tally,
-                    })?)
-                }
-                PageKey::Metadata => continue_token = map.next_value::<ListMeta>()?.continue_token,
-                PageKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+impl Object for ListMeta {
+    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+        match key {
+            b"continue" => self.continue_token = text(reader, str::to_owned)?.present(),
+            _ => reader.skip()?,
         }
-        let items = items.ok_or_else(|| de::Error::missing_field("items"))?;
-        // The API server marks the last page with an absent or empty token.
-        let continue_token = continue_token.filter(|t| !t.is_empty());
-        Ok(PageMeta {
-            items,
-            continue_token,
-        })
-    }
-}
-
-struct ItemsSeed<'a, T> {
-    tally: &'a mut T,
-}
-
-impl<'de, T: Tally> DeserializeSeed<'de> for ItemsSeed<'_, T> {
-    type Value = u64;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u64, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de, T: Tally> Visitor<'de> for ItemsSeed<'_, T> {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of objects")
-    }
-
-    fn visit_unit<E>(self) -> Result<u64, E> {
-        Ok(0)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
-        let mut count = 0;
-        while let Some(item) = seq.next_element::<Field<T::Object>>()? {
-            count += 1;
-            match item {
-                Field::Present(object) if object.well_typed() => self.tally.add(object),
-                _ => self.tally.add_malformed(),
-            }
-        }
-        Ok(count)
+        Ok(())
     }
 }
 
@@ -569,22 +568,42 @@ mod tests {
 
     #[test]
     fn usage_values_are_decimal_strings_or_numbers() {
-        assert_eq!(Decimal::from_str("12.5"), Some(Decimal(12.5)));
-        assert_eq!(Decimal::from_str("abc"), None);
-        assert_eq!(Decimal::from_str(""), None);
-        assert_eq!(Decimal::from_number(3.0), Some(Decimal(3.0)));
-        assert!(Decimal::from_str("1e400").unwrap().0.is_infinite());
+        let read = |json: &str| Decimal::read(&mut Reader::new(json.as_bytes())).unwrap();
+        assert_eq!(read(r#""12.5""#), Field::Present(Decimal(12.5)));
+        assert_eq!(read("3"), Field::Present(Decimal(3.0)));
+        assert_eq!(read(r#""abc""#), Field::WrongType);
+        assert_eq!(read(r#""""#), Field::WrongType);
+        assert_eq!(read("true"), Field::WrongType);
+        assert_eq!(read("null"), Field::Absent);
+        let Field::Present(Decimal(huge)) = read("1e400") else {
+            panic!()
+        };
+        assert!(huge.is_infinite());
+    }
+
+    #[test]
+    fn the_continue_token_is_peeked_from_either_end_of_a_page() {
+        let custom = br#"{"apiVersion":"axon.io/v1alpha1","items":[{"x":"y"}],"kind":"TaskList","metadata":{"continue":"eyJ2Ijo=","resourceVersion":"1"}}"#;
+        assert_eq!(peek_continue(custom).as_deref(), Some("eyJ2Ijo="));
+        let typed = br#"{"kind":"TaskList","apiVersion":"v1","metadata":{"resourceVersion":"1","continue":"abc"},"items":[]}"#;
+        assert_eq!(peek_continue(typed).as_deref(), Some("abc"));
+        let mut long = br#"{"metadata":{"continue":"head"},"items":[""#.to_vec();
+        long.extend(std::iter::repeat_n(b'x', 3 * PEEK_WINDOW));
+        long.extend(br#""],"metadata2":{"continue":"tail"}}"#);
+        assert_eq!(peek_continue(&long).as_deref(), Some("tail"));
+        for last in [
+            &br#"{"items":[],"metadata":{"continue":""}}"#[..],
+            br#"{"items":[],"metadata":{}}"#,
+            br#"{"metadata":{"continue":"a\u0041"}}"#,
+            b"",
+        ] {
+            assert_eq!(peek_continue(last), None);
+        }
     }
 
     #[test]
     fn namespaces_are_hashed_consistently() {
-        assert_eq!(
-            NamespaceHash::from_str("team-a"),
-            NamespaceHash::from_str("team-a")
-        );
-        assert_ne!(
-            NamespaceHash::from_str("team-a"),
-            NamespaceHash::from_str("team-b")
-        );
+        assert_eq!(NamespaceHash::of("team-a"), NamespaceHash::of("team-a"));
+        assert_ne!(NamespaceHash::of("team-a"), NamespaceHash::of("team-b"));
     }
 }

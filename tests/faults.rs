@@ -280,7 +280,7 @@ fn a_page_that_is_not_a_list_fails_naming_the_page() {
     assert_eq!(
         run.logged("ERROR"),
         [
-            "could not collect the report: listing tasks.axon.io: page 2 is not a valid Kubernetes List: expected value at line 1 column 1"
+            "could not collect the report: listing tasks.axon.io: page 2 is not a valid Kubernetes List: expected '{' at byte 0"
         ]
     );
 }
