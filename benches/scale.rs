@@ -127,7 +127,7 @@ fn main() {
         cpu_model()
     );
     println!(
-        "page size {}, {} repetitions (median wall, max RSS)\n",
+        "page size {}, {} back-to-back floor/reporter pairs per size (median walls and ratio, max RSS)\n",
         options.page_size, options.repeat
     );
     let mut rows = Vec::new();
@@ -147,23 +147,49 @@ fn main() {
 
         let mut floors = Vec::new();
         let mut reports = Vec::new();
-        for _ in 0..options.repeat {
-            let mut floor = Command::new(&me);
-            floor.args(["--mode", "floor", "--page-size", &page_size]);
-            floors.push(measure(floor, &kubeconfig, &api));
-            let mut report = Command::new(reporter);
-            report.args([
-                "report",
-                "--dry-run",
-                "--log-level",
-                "warn",
-                "--page-size",
-                &page_size,
-            ]);
-            let measured = measure(report, &kubeconfig, &api);
-            check("reporter", tasks, &truth, &measured.stdout);
-            reports.push(measured);
+        let mut ratios = Vec::new();
+        for run in 0..options.repeat {
+            let floor = || {
+                let mut floor = Command::new(&me);
+                floor.args(["--mode", "floor", "--page-size", &page_size]);
+                measure(floor, &kubeconfig, &api)
+            };
+            let report = || {
+                let mut report = Command::new(reporter);
+                report.args([
+                    "report",
+                    "--dry-run",
+                    "--log-level",
+                    "warn",
+                    "--page-size",
+                    &page_size,
+                ]);
+                let measured = measure(report, &kubeconfig, &api);
+                check("reporter", tasks, &truth, &measured.stdout);
+                measured
+            };
+            // Each pair runs back to back, in alternating order, so that a slow spell of
+            // this shared machine weighs on both sides of a ratio.
+            let (floor, report) = if run % 2 == 0 {
+                let floor = floor();
+                (floor, report())
+            } else {
+                let report = report();
+                (floor(), report)
+            };
+            let ratio = report.wall.as_secs_f64() / floor.wall.as_secs_f64();
+            println!(
+                "  run {}: floor {:.3} s, reporter {:.3} s ({ratio:.2}×, reporter CPU {:.3} s)",
+                run + 1,
+                floor.wall.as_secs_f64(),
+                report.wall.as_secs_f64(),
+                report.cpu.as_secs_f64()
+            );
+            ratios.push(ratio);
+            floors.push(floor);
+            reports.push(report);
         }
+        ratios.sort_by(f64::total_cmp);
         let floor = summary(&floors);
         let report = summary(&reports);
 
@@ -190,6 +216,7 @@ fn main() {
             floor,
             report,
             baseline,
+            ratios,
         };
         println!("{}", row.detail());
         rows.push(row);
@@ -302,6 +329,8 @@ struct Row {
     floor: Measured,
     report: Measured,
     baseline: Option<Measured>,
+    /// reporter / floor of each back-to-back pair, sorted.
+    ratios: Vec<f64>,
 }
 
 fn mib(kib: u64) -> f64 {
@@ -310,7 +339,7 @@ fn mib(kib: u64) -> f64 {
 
 impl Row {
     fn header() -> String {
-        "| Tasks | JSON served | list requests | floor wall | reporter wall | reporter / floor | reporter peak RSS | reporter CPU | CPU per GB | baseline wall | baseline peak RSS | fake generates |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into()
+        "| Tasks | JSON served | list requests | floor wall | reporter wall | reporter / floor (median, range) | reporter peak RSS | reporter CPU | CPU per GB | baseline wall | baseline peak RSS | fake generates |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|".into()
     }
 
     fn markdown(&self) -> String {
@@ -323,13 +352,15 @@ impl Row {
             None => ("skipped".into(), "skipped".into()),
         };
         format!(
-            "| {} | {:.0} MB | {} | {:.2} s | {:.2} s | {:.2}× | {:.1} MiB | {:.2} s | {:.2} s | {} | {} | {:.0} MB/s |",
+            "| {} | {:.0} MB | {} | {:.2} s | {:.2} s | {:.2}× ({:.2}–{:.2}) | {:.1} MiB | {:.2} s | {:.2} s | {} | {} | {:.0} MB/s |",
             self.tasks,
             self.report.served.bytes as f64 / 1e6,
             self.report.served.list_requests,
             self.floor.wall.as_secs_f64(),
             self.report.wall.as_secs_f64(),
-            self.report.wall.as_secs_f64() / self.floor.wall.as_secs_f64(),
+            self.ratios[self.ratios.len() / 2],
+            self.ratios[0],
+            self.ratios[self.ratios.len() - 1],
             mib(self.report.max_rss_kib),
             self.report.cpu.as_secs_f64(),
             self.report.cpu.as_secs_f64() / gb,

@@ -3,10 +3,12 @@
 //! the number of objects, only with the number of distinct namespaces (8 bytes each).
 
 use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use tracing::{debug, info, warn};
 
 use crate::axon::{Api, Kind};
+use crate::json;
 use crate::kube::{self, Kube};
 use crate::objects::{self, Decimal, Field, Metadata, NamespaceHash, Tally};
 use crate::report::{AgentType, Features, Phase, Scale, SourceType, TaskCounts, Usage};
@@ -53,7 +55,7 @@ pub enum Error {
         crd: String,
         page: u64,
         #[source]
-        source: crate::json::Error,
+        source: json::Error,
     },
 }
 
@@ -74,7 +76,7 @@ pub async fn aggregate(kube: &Kube, api: &Api, page_size: u32) -> Result<Aggrega
     let workspaces: CountTally = list(kube, api, Kind::Workspace, page_size).await?;
 
     tasks.usage.log_skipped();
-    let namespaces: HashSet<NamespaceHash> = [
+    let namespaces: Namespaces = [
         &tasks.common,
         &spawners.common,
         &agent_configs.common,
@@ -192,7 +194,7 @@ async fn list<T: KindTally>(
             }
             pages += 1;
             let guess = objects::peek_continue(&page);
-            let decoding = decode_blocking(page, tally);
+            let decoding = decode_blocking(Decoding { page, tally });
             let ahead = async {
                 match &guess {
                     Some(next) => Some(
@@ -202,8 +204,8 @@ async fn list<T: KindTally>(
                     None => None,
                 }
             };
-            let ((decoded_page, decoded_tally, decoded), ahead) = tokio::join!(decoding, ahead);
-            (page, tally) = (decoded_page, decoded_tally);
+            let ((done, decoded), ahead) = tokio::join!(decoding, ahead);
+            Decoding { page, tally } = done;
             let meta = decoded.map_err(|source| Error::Decode {
                 crd: crd.clone(),
                 page: pages,
@@ -233,15 +235,20 @@ async fn list<T: KindTally>(
     }
 }
 
-/// Decodes a page on the runtime's blocking pool, so that the fetch of the next page goes on
-/// meanwhile; hands the page buffer and the tally back for reuse.
-async fn decode_blocking<T: KindTally>(
+/// What a page is decoded with, moved to the blocking pool and back for reuse.
+struct Decoding<T> {
     page: Vec<u8>,
-    mut tally: T,
-) -> (Vec<u8>, T, crate::json::Result<objects::PageMeta>) {
+    tally: T,
+}
+
+/// Decodes a page on the runtime's blocking pool, so that the fetch of the next page goes on
+/// meanwhile.
+async fn decode_blocking<T: KindTally>(
+    mut decoding: Decoding<T>,
+) -> (Decoding<T>, json::Result<objects::PageMeta>) {
     let decoding = tokio::task::spawn_blocking(move || {
-        let decoded = objects::decode_page(&page, &mut tally);
-        (page, tally, decoded)
+        let decoded = objects::decode_page(&decoding.page, &mut decoding.tally);
+        (decoding, decoded)
     });
     match decoding.await {
         Ok(done) => done,
@@ -255,12 +262,38 @@ trait KindTally: Tally + Default + Send + 'static {
     fn common(&self) -> &Common;
 }
 
+/// Distinct namespaces, by hash. The hashes are already well mixed, so the set uses them
+/// as they are instead of hashing them again.
+type Namespaces = HashSet<NamespaceHash, BuildHasherDefault<PassThrough>>;
+
+/// A `Hasher` that hands on the one `u64` it is given.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (NamespaceHash derives Hash over one u64); fold anything
+        // else in, for safety.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
 /// What is counted for every kind.
 #[derive(Debug, Default)]
 struct Common {
     objects: u64,
     malformed: u64,
-    namespaces: HashSet<NamespaceHash>,
+    namespaces: Namespaces,
 }
 
 impl Common {
