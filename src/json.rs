@@ -17,10 +17,62 @@
 use std::borrow::Cow;
 use std::fmt;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A syntax error: what was expected, at which byte. Small and `Copy`, so that the reader's
+/// `Result`s are cheap to pass around on its hot paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
-    pub at: usize,
-    pub expected: &'static str,
+    pub at: u32,
+    pub expected: Expected,
+}
+
+impl Error {
+    fn at(at: usize, expected: Expected) -> Error {
+        // Pages are at most a few MiB (kube::MAX_PAGE_BYTES): an offset fits in 32 bits.
+        Error {
+            at: u32::try_from(at).unwrap_or(u32::MAX),
+            expected,
+        }
+    }
+}
+
+/// What the reader expected where it found something else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    Value,
+    OpenBrace,
+    OpenBracket,
+    Colon,
+    CommaOrBrace,
+    CommaOrBracket,
+    String,
+    StringEnd,
+    ValidString,
+    Number,
+    ClosedContainer,
+    Literal,
+    End,
+    ItemsMember,
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expected::Value => "a JSON value",
+            Expected::OpenBrace => "'{'",
+            Expected::OpenBracket => "'['",
+            Expected::Colon => "':'",
+            Expected::CommaOrBrace => "',' or '}'",
+            Expected::CommaOrBracket => "',' or ']'",
+            Expected::String => "a string",
+            Expected::StringEnd => "the end of a string",
+            Expected::ValidString => "a valid JSON string",
+            Expected::Number => "a number",
+            Expected::ClosedContainer => "a closed object or array",
+            Expected::Literal => "true, false or null",
+            Expected::End => "the end of the document",
+            Expected::ItemsMember => "an \"items\" member in the List",
+        })
+    }
 }
 
 impl fmt::Display for Error {
@@ -258,11 +310,8 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
-    fn error<T>(&self, expected: &'static str) -> Result<T> {
-        Err(Error {
-            at: self.at,
-            expected,
-        })
+    fn error<T>(&self, expected: Expected) -> Result<T> {
+        Err(Error::at(self.at, expected))
     }
 
     fn skip_whitespace(&mut self) {
@@ -281,11 +330,11 @@ impl<'a> Reader<'a> {
             Some(b'-' | b'0'..=b'9') => Ok(Kind::Number),
             Some(b't' | b'f') => Ok(Kind::Bool),
             Some(b'n') => Ok(Kind::Null),
-            _ => self.error("a JSON value"),
+            _ => self.error(Expected::Value),
         }
     }
 
-    fn eat(&mut self, byte: u8, expected: &'static str) -> Result<()> {
+    fn eat(&mut self, byte: u8, expected: Expected) -> Result<()> {
         self.skip_whitespace();
         if self.bytes.get(self.at) == Some(&byte) {
             self.at += 1;
@@ -301,7 +350,7 @@ impl<'a> Reader<'a> {
         &mut self,
         mut member: impl FnMut(&mut Self, &'a [u8]) -> Result<()>,
     ) -> Result<()> {
-        self.eat(b'{', "'{'")?;
+        self.eat(b'{', Expected::OpenBrace)?;
         self.skip_whitespace();
         if self.bytes.get(self.at) == Some(&b'}') {
             self.at += 1;
@@ -310,7 +359,7 @@ impl<'a> Reader<'a> {
         loop {
             self.skip_whitespace();
             let key = self.raw_string()?;
-            self.eat(b':', "':'")?;
+            self.eat(b':', Expected::Colon)?;
             member(self, key)?;
             self.skip_whitespace();
             match self.bytes.get(self.at) {
@@ -319,14 +368,14 @@ impl<'a> Reader<'a> {
                     self.at += 1;
                     return Ok(());
                 }
-                _ => return self.error("',' or '}'"),
+                _ => return self.error(Expected::CommaOrBrace),
             }
         }
     }
 
     /// Calls `element` for each element of an array; it must consume the element.
     pub fn array(&mut self, mut element: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        self.eat(b'[', "'['")?;
+        self.eat(b'[', Expected::OpenBracket)?;
         self.skip_whitespace();
         if self.bytes.get(self.at) == Some(&b']') {
             self.at += 1;
@@ -341,7 +390,7 @@ impl<'a> Reader<'a> {
                     self.at += 1;
                     return Ok(());
                 }
-                _ => return self.error("',' or ']'"),
+                _ => return self.error(Expected::CommaOrBracket),
             }
         }
     }
@@ -359,10 +408,7 @@ impl<'a> Reader<'a> {
         } else {
             std::str::from_utf8(raw).ok().map(Cow::Borrowed)
         };
-        text.ok_or(Error {
-            at: start,
-            expected: "a valid JSON string",
-        })
+        text.ok_or(Error::at(start, Expected::ValidString))
     }
 
     /// A number value as written, e.g. `12.5e3`.
@@ -374,10 +420,7 @@ impl<'a> Reader<'a> {
         }
         match std::str::from_utf8(&self.bytes[start..self.at]) {
             Ok(text) if !text.is_empty() => Ok(text),
-            _ => Err(Error {
-                at: start,
-                expected: "a number",
-            }),
+            _ => Err(Error::at(start, Expected::Number)),
         }
     }
 
@@ -390,7 +433,7 @@ impl<'a> Reader<'a> {
                     self.at = end + 1;
                     Ok(())
                 }
-                None => self.error("a closed object or array"),
+                None => self.error(Expected::ClosedContainer),
             },
             Kind::Number => self.number().map(drop),
             Kind::Bool | Kind::Null => self.literal(),
@@ -403,7 +446,7 @@ impl<'a> Reader<'a> {
         if self.at == self.bytes.len() {
             Ok(())
         } else {
-            self.error("the end of the document")
+            self.error(Expected::End)
         }
     }
 
@@ -414,13 +457,13 @@ impl<'a> Reader<'a> {
                 return Ok(());
             }
         }
-        self.error("true, false or null")
+        self.error(Expected::Literal)
     }
 
     /// The bytes between a string's quotes, as written.
     fn raw_string(&mut self) -> Result<&'a [u8]> {
         if self.bytes.get(self.at) != Some(&b'"') {
-            return self.error("a string");
+            return self.error(Expected::String);
         }
         let start = self.at + 1;
         match string_end(self.bytes, start) {
@@ -428,7 +471,7 @@ impl<'a> Reader<'a> {
                 self.at = end + 1;
                 Ok(&self.bytes[start..end])
             }
-            None => self.error("the end of a string"),
+            None => self.error(Expected::StringEnd),
         }
     }
 }
@@ -651,48 +694,15 @@ mod tests {
     #[test]
     fn syntax_errors_name_the_byte() {
         let cases: [(&[u8], Error); 6] = [
-            (
-                b"<html>",
-                Error {
-                    at: 0,
-                    expected: "'{'",
-                },
-            ),
-            (
-                br#"{"a" 1}"#,
-                Error {
-                    at: 5,
-                    expected: "':'",
-                },
-            ),
-            (
-                br#"{"a": "open"#,
-                Error {
-                    at: 6,
-                    expected: "the end of a string",
-                },
-            ),
+            (b"<html>", Error::at(0, Expected::OpenBrace)),
+            (br#"{"a" 1}"#, Error::at(5, Expected::Colon)),
+            (br#"{"a": "open"#, Error::at(6, Expected::StringEnd)),
             (
                 br#"{"a": [1, {"b": 2}"#,
-                Error {
-                    at: 6,
-                    expected: "a closed object or array",
-                },
+                Error::at(6, Expected::ClosedContainer),
             ),
-            (
-                br#"{"a": 1 "b": 2}"#,
-                Error {
-                    at: 8,
-                    expected: "',' or '}'",
-                },
-            ),
-            (
-                br#"{"a": nope}"#,
-                Error {
-                    at: 6,
-                    expected: "true, false or null",
-                },
-            ),
+            (br#"{"a": 1 "b": 2}"#, Error::at(8, Expected::CommaOrBrace)),
+            (br#"{"a": nope}"#, Error::at(6, Expected::Literal)),
         ];
         for (document, expected) in cases {
             let mut reader = Reader::new(document);
@@ -705,12 +715,6 @@ mod tests {
         }
         let mut trailing = Reader::new(b"{} x");
         trailing.object(|r, _| r.skip()).unwrap();
-        assert_eq!(
-            trailing.end(),
-            Err(Error {
-                at: 3,
-                expected: "the end of the document"
-            })
-        );
+        assert_eq!(trailing.end(), Err(Error::at(3, Expected::End)));
     }
 }

@@ -372,8 +372,8 @@ pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> json::Result<PageMet
     })?;
     reader.end()?;
     let items = items.ok_or(json::Error {
-        at: page.len(),
-        expected: "an \"items\" member in the List",
+        at: u32::try_from(page.len()).unwrap_or(u32::MAX),
+        expected: json::Expected::ItemsMember,
     })?;
     // The API server marks the last page with an absent or empty token.
     let continue_token = continue_token.filter(|t| !t.is_empty());
