@@ -3,25 +3,10 @@
 
 use serde_json::json;
 
-use crate::support::command::{Run, normalized, reporter, run};
+use crate::support::command::{Run, normalized, reporter, run, without_delays};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::{FakeKube, Reply, Route};
 use crate::support::fixtures::Task;
-
-/// Retry warnings without their jittered delay, e.g. `retrying in <delay> (attempt 2 of 5)`.
-fn without_delays(lines: Vec<&str>) -> Vec<String> {
-    lines
-        .into_iter()
-        .map(
-            |line| match (line.find("retrying in "), line.rfind(" (attempt")) {
-                (Some(start), Some(end)) if start < end => {
-                    format!("{}retrying in <delay>{}", &line[..start], &line[end..])
-                }
-                _ => line.to_owned(),
-            },
-        )
-        .collect()
-}
 
 fn report(kube: &FakeKube, endpoint: &Endpoint, args: &[&str]) -> Run {
     run(reporter(kube)

@@ -1,25 +1,10 @@
 //! Delivering the report: headers and body, retries and their bounds, timeouts, TLS with
 //! an operator's CA, proxies, and what a failed send does to the exit code.
 
-use crate::support::command::{Run, normalized, reporter, run};
+use crate::support::command::{Run, normalized, reporter, run, without_delays};
 use crate::support::endpoint::{Answer, Endpoint};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
-
-/// Retry warnings without their jittered delay.
-fn without_delays(lines: Vec<&str>) -> Vec<String> {
-    lines
-        .into_iter()
-        .map(
-            |line| match (line.find("retrying in "), line.rfind(" (attempt")) {
-                (Some(start), Some(end)) if start < end => {
-                    format!("{}retrying in <delay>{}", &line[..start], &line[end..])
-                }
-                _ => line.to_owned(),
-            },
-        )
-        .collect()
-}
 
 fn send(endpoint: &Endpoint, args: &[&str]) -> Run {
     let kube = FakeKube::start();

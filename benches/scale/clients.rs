@@ -4,17 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use axon_telemetry::axon::AXON;
 use http_body_util::BodyExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::client::Body;
 use serde_json::{Value, json};
-
-const PLURALS: [(&str, &str); 4] = [
-    ("Task", "tasks"),
-    ("TaskSpawner", "taskspawners"),
-    ("AgentConfig", "agentconfigs"),
-    ("Workspace", "workspaces"),
-];
 
 /// Bytes kept from the end of a page: the list's metadata (with the continue token) is there.
 const TAIL: usize = 4096;
@@ -26,7 +20,8 @@ pub async fn floor(page_size: u32) -> u64 {
         .await
         .expect("a kubeconfig for the fake API");
     let mut pages = 0;
-    for (_, plural) in PLURALS {
+    for resource in AXON.resources {
+        let plural = resource.plural;
         let mut token: Option<String> = None;
         loop {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -74,13 +69,13 @@ pub async fn baseline() -> Value {
         .await
         .expect("a kubeconfig for the fake API");
     let mut lists = Vec::new();
-    for (kind, plural) in PLURALS {
+    for resource in AXON.resources {
         let resource = ApiResource {
-            group: "axon.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "axon.io/v1alpha1".into(),
-            kind: kind.into(),
-            plural: plural.into(),
+            group: AXON.group.into(),
+            version: AXON.version.into(),
+            api_version: format!("{}/{}", AXON.group, AXON.version),
+            kind: resource.kind.name().into(),
+            plural: resource.plural.into(),
         };
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         lists.push(

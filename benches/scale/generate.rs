@@ -8,34 +8,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-/// Which kind an object stream is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Task,
-    TaskSpawner,
-    AgentConfig,
-    Workspace,
-}
+use axon_telemetry::axon::AXON;
+pub use axon_telemetry::axon::Kind;
 
-impl Kind {
-    pub fn from_plural(plural: &str) -> Option<Kind> {
-        match plural {
-            "tasks" => Some(Kind::Task),
-            "taskspawners" => Some(Kind::TaskSpawner),
-            "agentconfigs" => Some(Kind::AgentConfig),
-            "workspaces" => Some(Kind::Workspace),
-            _ => None,
-        }
-    }
-
-    pub fn list_kind(self) -> &'static str {
-        match self {
-            Kind::Task => "TaskList",
-            Kind::TaskSpawner => "TaskSpawnerList",
-            Kind::AgentConfig => "AgentConfigList",
-            Kind::Workspace => "WorkspaceList",
-        }
-    }
+/// A kind's list, by its plural in the URL: the reporter's own table of the Axon API.
+pub fn kind_of(plural: &str) -> Option<Kind> {
+    AXON.resources
+        .iter()
+        .find(|r| r.plural == plural)
+        .map(|r| r.kind)
 }
 
 /// A generated cluster: how many of each kind, in how many namespaces.

@@ -17,7 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
-use super::generate::{Cluster, Kind};
+use super::generate::{Cluster, Kind, kind_of};
 
 /// Objects per chunk of a streamed list: ~130 KB of Tasks.
 const CHUNK_OBJECTS: u64 = 64;
@@ -137,7 +137,7 @@ fn respond(cluster: Cluster, stats: &Arc<Stats>, request: Request<Incoming>) -> 
     }
     let Some(kind) = path
         .strip_prefix("/apis/axon.io/v1alpha1/")
-        .and_then(Kind::from_plural)
+        .and_then(kind_of)
     else {
         return fixed(
             404,
@@ -244,7 +244,7 @@ impl ListBody {
         if self.next >= self.end {
             let _ = std::io::Write::write_fmt(
                 &mut out,
-                format_args!(r#"],"kind":"{}","metadata":{{"#, self.kind.list_kind()),
+                format_args!(r#"],"kind":"{}List","metadata":{{"#, self.kind.name()),
             );
             if self.end < self.total {
                 let token = encode_token(self.end);

@@ -59,6 +59,21 @@ impl Run {
     }
 }
 
+/// Retry warnings without their jittered delay: `retrying in <delay> (attempt 2 of 5)`.
+pub fn without_delays(lines: Vec<&str>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(
+            |line| match (line.find("retrying in "), line.rfind(" (attempt")) {
+                (Some(start), Some(end)) if start < end => {
+                    format!("{}retrying in <delay>{}", &line[..start], &line[end..])
+                }
+                _ => line.to_owned(),
+            },
+        )
+        .collect()
+}
+
 pub fn run(command: &mut Command) -> Run {
     let output = command.output().expect("the reporter binary runs");
     Run {
