@@ -75,7 +75,8 @@ pub enum Outcome {
     Disabled,
 }
 
-/// Runs one report on a single-threaded runtime: the work is one request at a time.
+/// Runs one report. A current-thread runtime is enough: requests go one at a time, and the
+/// CPU-heavy part, decoding list pages, runs on the runtime's blocking pool (`collect`).
 pub fn run(config: &Config) -> Result<Outcome> {
     if let Some(reason) = config.disabled_by {
         info!("telemetry is disabled because {reason}: nothing is collected or sent");
@@ -109,10 +110,9 @@ async fn report(config: &Config) -> Result<Outcome> {
             config.endpoint.clone(),
             config.send_timeout,
             config.ca_file.as_deref(),
-        );
-        Some(sender.map_err(Error::SendSetup)?)
-    };
-    if !config.dry_run {
+        )
+        .map_err(Error::SendSetup)?;
+        // Only a report that will be sent waits; a dry run is someone looking now.
         let delay = spread_delay(config.max_delay, backoff::jitter());
         if !delay.is_zero() {
             info!(
@@ -122,7 +122,8 @@ async fn report(config: &Config) -> Result<Outcome> {
             );
             tokio::time::sleep(delay).await;
         }
-    }
+        Some(sender)
+    };
     let deadline = Instant::now() + config.deadline;
     let kube = Kube::connect().await.map_err(Error::Connect)?;
     let report = timeout_at(deadline, build(&kube, config))

@@ -227,23 +227,7 @@ pub fn is_plain_http_off_host(endpoint: &Url) -> bool {
 
 /// The reason a request failed, without reqwest's own "error sending request for url".
 fn describe(error: &reqwest::Error) -> String {
-    let mut reasons = Vec::new();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !reasons
-            .last()
-            .is_some_and(|previous: &String| previous.contains(&text))
-        {
-            reasons.push(text);
-        }
-        source = cause.source();
-    }
-    if reasons.is_empty() {
-        error.to_string()
-    } else {
-        reasons.join(": ")
-    }
+    std::error::Error::source(error).map_or_else(|| error.to_string(), crate::error_chain)
 }
 
 /// A response body trimmed to one short line.
