@@ -190,18 +190,9 @@ fn https_with_the_operators_ca_file_completes_a_real_handshake() {
     assert!(endpoint.url().starts_with("https://127.0.0.1:"));
 
     let kube = FakeKube::start();
-    let by_env = run_with(&kube, &endpoint, &[("SSL_CERT_FILE", &ca)]);
+    let by_env = run_with_endpoint(&kube, &endpoint.url(), &[("SSL_CERT_FILE", &ca)]);
     assert_eq!(by_env.code, 0, "{}", by_env.stderr);
     assert_eq!(endpoint.received().len(), 2);
-}
-
-fn run_with(kube: &FakeKube, endpoint: &Endpoint, env: &[(&str, &str)]) -> Run {
-    let mut command = reporter(kube);
-    command.args(["--endpoint", &endpoint.url(), "--strict"]);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    run(&mut command)
 }
 
 #[test]
@@ -257,6 +248,7 @@ fn no_proxy_bypasses_the_proxy() {
     assert_eq!(endpoint.received().len(), 1);
 }
 
+/// A strict run against `url` with extra environment variables.
 fn run_with_endpoint(kube: &FakeKube, url: &str, env: &[(&str, &str)]) -> Run {
     let mut command = reporter(kube);
     command.args(["--endpoint", url, "--strict"]);
