@@ -1,11 +1,15 @@
 //! The command line: clap options (their `///` comments are the `--help`), each flag with
 //! an environment twin, turned into a [`Config`] before anything else sees them.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
+
+use crate::collector::Settings;
+use crate::collector::store::Location;
 
 /// Where reports go unless `--endpoint` says otherwise.
 pub const DEFAULT_ENDPOINT: &str = "https://telemetry.axon.dev/v1/report";
@@ -29,6 +33,9 @@ pub enum Command {
     /// Also spelled `--telemetry-report`, as in the original plan.
     #[command(long_flag = "telemetry-report")]
     Report(ReportOpts),
+    /// Run the collector: receive reports on POST /v1/report, store them, and serve the
+    /// summary (GET /v1/summary) and dashboard (GET /) to holders of the read token.
+    Serve(ServeOpts),
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +97,58 @@ pub struct ReportOpts {
     #[arg(long, env = "AXON_TELEMETRY_STRICT")]
     pub strict: bool,
 
+    #[command(flatten)]
+    pub logging: LogOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeOpts {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "AXON_TELEMETRY_LISTEN",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:8080"
+    )]
+    pub listen: SocketAddr,
+
+    /// Where reports are stored: a SQLite file (`sqlite:PATH`, or just a path), created if
+    /// missing, or PostgreSQL (`postgres://USER:PASSWORD@HOST:PORT/DB`). Migrations are
+    /// applied at start.
+    #[arg(long, env = "AXON_TELEMETRY_DATABASE", value_name = "URL", default_value = "sqlite:axon-telemetry.db", value_parser = parse_database)]
+    pub database: Location,
+
+    /// Token needed to read the summary and the dashboard (as a Bearer token, or as the
+    /// password of HTTP Basic authentication). Without it, reads are refused.
+    #[arg(long, env = "AXON_TELEMETRY_READ_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_token)]
+    pub read_token: Option<String>,
+
+    /// Keep reports of the last this many UTC days; older ones are deleted at start and hourly.
+    #[arg(
+        long,
+        env = "AXON_TELEMETRY_RETENTION_DAYS",
+        value_name = "DAYS",
+        default_value_t = 400,
+        value_parser = clap::value_parser!(u32).range(1..=36_500)
+    )]
+    pub retention_days: u32,
+
+    /// Requests per minute per client address, which is also the burst; over it, 429 with
+    /// Retry-After. 0 turns the limit off (for a load test).
+    #[arg(
+        long,
+        env = "AXON_TELEMETRY_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 60
+    )]
+    pub rate_limit: u32,
+
+    #[command(flatten)]
+    pub logging: LogOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct LogOpts {
     /// Log line format on stderr.
     #[arg(long, env = "AXON_TELEMETRY_LOG_FORMAT", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -150,8 +209,10 @@ impl Config {
             page_size,
             ca_file,
             strict,
-            log_format,
-            log_level,
+            logging: LogOpts {
+                log_format,
+                log_level,
+            },
         } = opts;
         Config {
             endpoint,
@@ -167,6 +228,41 @@ impl Config {
             log_format,
             log_level,
             disabled_by: disabled_by(env),
+        }
+    }
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub settings: Settings,
+    pub log_format: LogFormat,
+    pub log_level: LogLevel,
+}
+
+impl ServeConfig {
+    pub fn new(opts: ServeOpts) -> ServeConfig {
+        let ServeOpts {
+            listen,
+            database,
+            read_token,
+            retention_days,
+            rate_limit,
+            logging: LogOpts {
+                log_format,
+                log_level,
+            },
+        } = opts;
+        ServeConfig {
+            settings: Settings {
+                listen,
+                database,
+                read_token,
+                retention_days,
+                rate_limit,
+            },
+            log_format,
+            log_level,
         }
     }
 }
@@ -226,6 +322,17 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         .map_err(|_| "the delay must not be negative, e.g. 30m or 0s".to_owned())
 }
 
+fn parse_database(value: &str) -> Result<Location, String> {
+    Location::parse(value)
+}
+
+fn parse_token(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err("the read token must not be empty".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
 /// A Kubernetes namespace name (an RFC 1123 label).
 fn parse_namespace(value: &str) -> Result<String, String> {
     let valid = (1..=63).contains(&value.len())
@@ -260,8 +367,10 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Config, String> {
         let opts = Opts::try_parse_from(args).map_err(|e| one_line(&e))?;
-        let Command::Report(report) = opts.command;
-        Ok(Config::new(report, |_| None))
+        match opts.command {
+            Command::Report(report) => Ok(Config::new(report, |_| None)),
+            Command::Serve(_) => Err("not a report command".to_owned()),
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::axon::{Api, Kind};
 use crate::json;
 use crate::kube::{self, Kube};
 use crate::objects::{self, Decimal, Field, Metadata, NamespaceHash, Tally};
-use crate::report::{AgentType, Features, Phase, Scale, SourceType, TaskCounts, Usage};
+use crate::report::{self, AgentType, Features, Phase, Scale, SourceType, TaskCounts, Usage};
 
 /// How often one kind's list may start over after its continue token expired (410 Gone).
 /// An expiry means the list took longer than the API server keeps a snapshot (5 minutes
@@ -445,10 +445,12 @@ impl UsageTally {
     }
 
     fn totals(&self) -> Usage {
+        // Clamped to the schema's bounds, which no real cluster reaches, so that a report
+        // is always one a collector accepts.
         Usage {
-            total_cost_usd: self.cost_micros as f64 / 1e6,
-            total_input_tokens: self.input_tokens,
-            total_output_tokens: self.output_tokens,
+            total_cost_usd: (self.cost_micros as f64 / 1e6).min(report::MAX_COST_USD),
+            total_input_tokens: self.input_tokens.min(report::MAX_COUNT),
+            total_output_tokens: self.output_tokens.min(report::MAX_COUNT),
         }
     }
 

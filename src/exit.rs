@@ -7,8 +7,9 @@ use crate::{Error, Outcome};
 pub enum Exit {
     /// Sent, dry run, disabled, or (without `--strict`) not sent.
     Success = 0,
-    /// The report could not be built: Kubernetes refused or failed a request.
-    CollectionFailed = 1,
+    /// `report`: the report could not be built (Kubernetes refused or failed a request).
+    /// `serve`: the collector could not start (store, address or signal handling).
+    Failed = 1,
     /// Bad flags or configuration: nothing was attempted.
     Usage = 2,
     /// `--strict` only: the report was built but not delivered.
@@ -24,7 +25,17 @@ impl Exit {
             Err(Error::Connect(
                 crate::kube::Error::NoConfig(_) | crate::kube::Error::Client { .. },
             )) => Exit::Usage,
-            Err(_) => Exit::CollectionFailed,
+            Err(_) => Exit::Failed,
+        }
+    }
+}
+
+impl Exit {
+    /// `serve` returns only after a clean shutdown, or when it could not start.
+    pub fn of_serve(result: &Result<(), crate::collector::Error>) -> Exit {
+        match result {
+            Ok(()) => Exit::Success,
+            Err(_) => Exit::Failed,
         }
     }
 }
@@ -62,7 +73,7 @@ mod tests {
     fn cluster_failures_are_collection_failures() {
         assert_eq!(
             Exit::of(&Err(Error::Deadline(Duration::from_secs(1))), false),
-            Exit::CollectionFailed
+            Exit::Failed
         );
         let forbidden = crate::kube::Error::Status {
             request: "r".into(),
@@ -72,20 +83,14 @@ mod tests {
         };
         assert_eq!(
             Exit::of(&Err(Error::Connect(forbidden)), false),
-            Exit::CollectionFailed
+            Exit::Failed
         );
     }
 
     #[test]
     fn codes_are_the_documented_numbers() {
         assert_eq!(
-            [
-                Exit::Success,
-                Exit::CollectionFailed,
-                Exit::Usage,
-                Exit::NotSent
-            ]
-            .map(|e| e as u8),
+            [Exit::Success, Exit::Failed, Exit::Usage, Exit::NotSent].map(|e| e as u8),
             [0, 1, 2, 3]
         );
     }

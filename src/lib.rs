@@ -19,6 +19,7 @@ pub mod axon;
 pub mod backoff;
 pub mod cli;
 pub mod collect;
+pub mod collector;
 pub mod exit;
 mod identity;
 pub mod json;

@@ -5,8 +5,9 @@
 
 use std::process::ExitCode;
 
-use axon_telemetry::cli::{self, Command, Config, Opts};
+use axon_telemetry::cli::{self, Command, Config, Opts, ServeConfig};
 use axon_telemetry::exit::Exit;
+use axon_telemetry::{collector, error_chain, logging};
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -27,15 +28,28 @@ fn main() -> ExitCode {
             return Exit::Usage.into();
         }
     };
-    let Command::Report(report) = opts.command;
-    let config = Config::new(report, |name| std::env::var(name).ok());
-    axon_telemetry::logging::init(config.log_format, config.log_level);
-    // kube's TLS setup uses the process-wide rustls provider; install the one this crate
-    // builds with, so that another provider pulled in by a dependency cannot make it ambiguous.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let result = axon_telemetry::run(&config);
-    if let Err(e) = &result {
-        tracing::error!("{}", axon_telemetry::error_chain(e));
+    match opts.command {
+        Command::Report(report) => {
+            let config = Config::new(report, |name| std::env::var(name).ok());
+            logging::init(config.log_format, config.log_level);
+            // kube's TLS setup uses the process-wide rustls provider; install the one this
+            // crate builds with, so that another provider pulled in by a dependency cannot
+            // make it ambiguous.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let result = axon_telemetry::run(&config);
+            if let Err(e) = &result {
+                tracing::error!("{}", error_chain(e));
+            }
+            Exit::of(&result, config.strict).into()
+        }
+        Command::Serve(serve) => {
+            let config = ServeConfig::new(serve);
+            logging::init(config.log_format, config.log_level);
+            let result = collector::serve(&config.settings);
+            if let Err(e) = &result {
+                tracing::error!("{}", error_chain(e));
+            }
+            Exit::of_serve(&result).into()
+        }
     }
-    Exit::of(&result, config.strict).into()
 }

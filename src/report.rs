@@ -19,9 +19,17 @@ pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Reported for a version that is absent or does not look like a release.
 pub const UNKNOWN_VERSION: &str = "unknown";
 
+/// The largest count or token sum a report may carry (schema v1's `maximum`): a thousand
+/// times any real cluster, and small enough that a collector's sums over millions of
+/// installations stay exact in a `u64`.
+pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
+
+/// The largest `usage.totalCostUsd` a report may carry (schema v1's `maximum`).
+pub const MAX_COST_USD: f64 = 1_000_000_000_000.0;
+
 /// One anonymous report. Field order is the JSON key order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Report {
     pub schema_version: u32,
     pub installation_id: Uuid,
@@ -38,7 +46,7 @@ pub struct Report {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskCounts {
     pub total: u64,
     /// Only non-zero counts; they add up to `total`.
@@ -48,29 +56,44 @@ pub struct TaskCounts {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Features {
     pub task_spawners: u64,
     pub agent_configs: u64,
     pub workspaces: u64,
-    /// Sorted, each at most once.
+    /// Sorted, each at most once (a list that repeats one does not deserialize).
+    #[serde(deserialize_with = "unique_source_types")]
     pub source_types: BTreeSet<SourceType>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Scale {
     /// Distinct namespaces holding at least one Axon object.
     pub namespaces: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Usage {
     /// Summed in whole micro-dollars, so the total does not depend on list order.
     pub total_cost_usd: f64,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
+}
+
+/// Schema v1 says `uniqueItems`; a plain `BTreeSet` would drop a repeat silently.
+fn unique_source_types<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<BTreeSet<SourceType>, D::Error> {
+    let list = Vec::<SourceType>::deserialize(deserializer)?;
+    let set: BTreeSet<SourceType> = list.iter().copied().collect();
+    if set.len() != list.len() {
+        return Err(serde::de::Error::custom(
+            "each source type may appear only once",
+        ));
+    }
+    Ok(set)
 }
 
 /// A Task's `.spec.type`. Anything outside the CRD's enum is `Other`.
@@ -162,6 +185,14 @@ impl SourceType {
             _ => SourceType::Other,
         }
     }
+}
+
+/// A vocabulary value as reports spell it (`claude-code`, `Succeeded`, `cron`).
+pub fn spelling(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Reduces a version string to `vMAJOR.MINOR.PATCH`, keeping only a standard pre-release

@@ -1,0 +1,318 @@
+//! `GET /v1/summary`: what the stored reports say, over a window of days.
+//!
+//! Counts of objects and usage sums are totals of what exists in each cluster, not
+//! increments, so they are never added across days: each installation counts once, with
+//! its latest report in the window. Only the daily series and the active counts look at
+//! every day.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+use super::store::{self, Database};
+use crate::report::{AgentType, Phase, Report, SourceType};
+
+/// The longest window `?days=` accepts: a year of daily points is still one page.
+pub const MAX_DAYS: u32 = 365;
+pub const DEFAULT_DAYS: u32 = 30;
+
+/// Upper bounds of the namespace-count buckets; the last bucket is open.
+const NAMESPACE_BUCKETS: [(u64, &str); 5] = [
+    (0, "0"),
+    (1, "1"),
+    (5, "2-5"),
+    (20, "6-20"),
+    (100, "21-100"),
+];
+const NAMESPACE_TOP_BUCKET: &str = "101+";
+
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub generated_at: Timestamp,
+    pub window: Window,
+    /// Installations with a report on any of the last 1, 7 and 30 days (today included),
+    /// whatever the window.
+    pub active: Active,
+    /// Installations with a report in the window: the denominator of every share below.
+    pub installations: u64,
+    pub daily_active: Vec<DailyActive>,
+    pub versions: Versions,
+    pub agent_types: BTreeMap<AgentType, AgentTypeUse>,
+    pub phases: BTreeMap<Phase, u64>,
+    pub features: Features,
+    pub namespaces: Vec<Bucket>,
+    pub usage: Usage,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    pub days: u32,
+    pub from: Date,
+    pub to: Date,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Active {
+    pub last1_day: u64,
+    pub last7_days: u64,
+    pub last30_days: u64,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct DailyActive {
+    pub day: Date,
+    pub installations: u64,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Versions {
+    pub axon: Vec<VersionShare>,
+    pub kubernetes: Vec<VersionShare>,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct VersionShare {
+    pub version: String,
+    pub installations: u64,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct AgentTypeUse {
+    /// Installations with at least one Task of this type.
+    pub installations: u64,
+    pub tasks: u64,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Features {
+    pub task_spawners: Adoption,
+    pub agent_configs: Adoption,
+    pub workspaces: Adoption,
+    pub source_types: BTreeMap<SourceType, Adoption>,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+pub struct Adoption {
+    pub installations: u64,
+    /// Of `installations` in the window, one decimal.
+    pub percent: f64,
+}
+
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Bucket {
+    pub namespaces: &'static str,
+    pub installations: u64,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub total_cost_usd: f64,
+    pub total_input_tokens: u64,
+    pub total_output_tokens: u64,
+}
+
+/// Reads the window ending `today` and summarises it.
+pub async fn build(
+    db: &Database,
+    today: Date,
+    days: u32,
+    now: Timestamp,
+) -> store::Result<Summary> {
+    let from = first_day(today, days);
+    let active_since = |n| db.active_installations(first_day(today, n), today);
+    let active = Active {
+        last1_day: active_since(1).await?,
+        last7_days: active_since(7).await?,
+        last30_days: active_since(30).await?,
+    };
+    let daily = db.daily_actives(from, today).await?;
+    let latest = db.latest_reports(from, today).await?;
+    let reports = latest.iter().filter_map(|json| {
+        // Every row was written from a validated report; one that no longer parses would
+        // come from a hand-edited database, and is left out rather than failing the page.
+        serde_json::from_str::<Report>(json).ok()
+    });
+    Ok(summarise(
+        reports,
+        &daily,
+        Window {
+            days,
+            from,
+            to: today,
+        },
+        active,
+        now,
+    ))
+}
+
+/// The first day of a window of `days` days ending `today`.
+fn first_day(today: Date, days: u32) -> Date {
+    let back = i64::from(days.saturating_sub(1));
+    today
+        .checked_sub(jiff::Span::new().days(back))
+        .unwrap_or(today)
+}
+
+fn summarise<'a>(
+    reports: impl Iterator<Item = Report> + 'a,
+    daily: &[(Date, u64)],
+    window: Window,
+    active: Active,
+    now: Timestamp,
+) -> Summary {
+    let mut installations = 0u64;
+    let mut axon = BTreeMap::<String, u64>::new();
+    let mut kubernetes = BTreeMap::<String, u64>::new();
+    let mut agent_types: BTreeMap<AgentType, AgentTypeUse> = AgentType::ALL
+        .into_iter()
+        .map(|t| (t, AgentTypeUse::default()))
+        .collect();
+    let mut phases: BTreeMap<Phase, u64> = Phase::ALL.into_iter().map(|p| (p, 0)).collect();
+    let [mut spawners, mut configs, mut workspaces] = [0u64; 3];
+    let mut sources: BTreeMap<SourceType, u64> = SOURCE_TYPES.into_iter().map(|s| (s, 0)).collect();
+    let mut buckets = [0u64; NAMESPACE_BUCKETS.len() + 1];
+    let mut cost_micros = 0u64;
+    let mut usage = Usage::default();
+
+    for report in reports {
+        installations += 1;
+        *axon.entry(report.version).or_default() += 1;
+        *kubernetes.entry(report.k8s_version).or_default() += 1;
+        for (agent, n) in report.tasks.by_type {
+            let entry = agent_types.entry(agent).or_default();
+            entry.installations += 1;
+            entry.tasks = entry.tasks.saturating_add(n);
+        }
+        for (phase, n) in report.tasks.by_phase {
+            let entry = phases.entry(phase).or_default();
+            *entry = entry.saturating_add(n);
+        }
+        let features = &report.features;
+        spawners += u64::from(features.task_spawners > 0);
+        configs += u64::from(features.agent_configs > 0);
+        workspaces += u64::from(features.workspaces > 0);
+        for source in &features.source_types {
+            *sources.entry(*source).or_default() += 1;
+        }
+        let bucket = NAMESPACE_BUCKETS
+            .iter()
+            .position(|&(max, _)| report.scale.namespaces <= max)
+            .unwrap_or(NAMESPACE_BUCKETS.len());
+        buckets[bucket] += 1;
+        // Micro-dollars, as the reporter sums them: the total does not depend on row order.
+        cost_micros =
+            cost_micros.saturating_add((report.usage.total_cost_usd * 1e6).round() as u64);
+        usage.total_input_tokens = usage
+            .total_input_tokens
+            .saturating_add(report.usage.total_input_tokens);
+        usage.total_output_tokens = usage
+            .total_output_tokens
+            .saturating_add(report.usage.total_output_tokens);
+    }
+    usage.total_cost_usd = cost_micros as f64 / 1e6;
+
+    let adoption = |n: u64| Adoption {
+        installations: n,
+        percent: percent(n, installations),
+    };
+    let per_day: BTreeMap<Date, u64> = daily.iter().copied().collect();
+    let daily_active = days_of(&window)
+        .map(|day| DailyActive {
+            day,
+            installations: per_day.get(&day).copied().unwrap_or(0),
+        })
+        .collect();
+    let names = NAMESPACE_BUCKETS
+        .iter()
+        .map(|&(_, name)| name)
+        .chain([NAMESPACE_TOP_BUCKET]);
+    Summary {
+        generated_at: now,
+        active,
+        installations,
+        daily_active,
+        versions: Versions {
+            axon: by_share(axon),
+            kubernetes: by_share(kubernetes),
+        },
+        agent_types,
+        phases,
+        features: Features {
+            task_spawners: adoption(spawners),
+            agent_configs: adoption(configs),
+            workspaces: adoption(workspaces),
+            source_types: sources.into_iter().map(|(s, n)| (s, adoption(n))).collect(),
+        },
+        namespaces: names
+            .zip(buckets)
+            .map(|(namespaces, installations)| Bucket {
+                namespaces,
+                installations,
+            })
+            .collect(),
+        usage,
+        window,
+    }
+}
+
+const SOURCE_TYPES: [SourceType; 4] = [
+    SourceType::Cron,
+    SourceType::Github,
+    SourceType::Jira,
+    SourceType::Other,
+];
+
+fn days_of(window: &Window) -> impl Iterator<Item = Date> + '_ {
+    window
+        .from
+        .series(jiff::Span::new().days(1))
+        .take_while(|d| *d <= window.to)
+}
+
+/// Most installations first; ties in version order, so the list is stable.
+fn by_share(counts: BTreeMap<String, u64>) -> Vec<VersionShare> {
+    let mut shares: Vec<VersionShare> = counts
+        .into_iter()
+        .map(|(version, installations)| VersionShare {
+            version,
+            installations,
+        })
+        .collect();
+    shares.sort_by_key(|s| std::cmp::Reverse(s.installations));
+    shares
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 0.0;
+    }
+    (part as f64 * 1000.0 / whole as f64).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_round_to_one_decimal() {
+        assert_eq!(percent(1, 3), 33.3);
+        assert_eq!(percent(2, 3), 66.7);
+        assert_eq!(percent(0, 0), 0.0);
+        assert_eq!(percent(5, 5), 100.0);
+    }
+
+    #[test]
+    fn windows_end_today_and_count_today() {
+        let today: Date = "2026-11-28".parse().unwrap();
+        assert_eq!(first_day(today, 1), today);
+        assert_eq!(first_day(today, 7), "2026-11-22".parse::<Date>().unwrap());
+        assert_eq!(first_day(today, 30), "2026-10-30".parse::<Date>().unwrap());
+    }
+}
