@@ -143,6 +143,10 @@ pub struct ServeOpts {
     )]
     pub rate_limit: u32,
 
+    /// Time a client has to send a request's headers, and then its body (408 after).
+    #[arg(long, env = "AXON_TELEMETRY_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub request_timeout: Duration,
+
     #[command(flatten)]
     pub logging: LogOpts,
 }
@@ -248,6 +252,7 @@ impl ServeConfig {
             read_token,
             retention_days,
             rate_limit,
+            request_timeout,
             logging: LogOpts {
                 log_format,
                 log_level,
@@ -260,6 +265,7 @@ impl ServeConfig {
                 read_token,
                 retention_days,
                 rate_limit,
+                request_timeout,
             },
             log_format,
             log_level,

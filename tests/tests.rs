@@ -27,5 +27,9 @@ mod privacy;
 // The committed JSON Schema against real output.
 mod schema;
 
+// The collector's HTTP API on SQLite and on a real PostgreSQL server, end to end with the
+// reporter.
+mod collector;
+
 // The Helm chart with pinned Helm 4 and 3: lint, render matrix, schema, docs, install.yaml.
 mod chart;

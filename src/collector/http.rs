@@ -24,9 +24,6 @@ use super::{Clock, dashboard, utc_day};
 /// for growth and keeps a flood of large bodies cheap to refuse.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Time allowed for a report's body to arrive once its headers have.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// What a client is told to wait when storage failed: long enough for a database restart.
 const STORAGE_RETRY_AFTER_SECS: u64 = 60;
 
@@ -37,6 +34,8 @@ pub struct State {
     pub metrics: Metrics,
     pub limiter: RateLimiter,
     pub read_token: Option<String>,
+    /// Time allowed for a report's body to arrive once its headers have.
+    pub request_timeout: Duration,
     pub clock: Clock,
 }
 
@@ -190,7 +189,7 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
         return reject(Reason::TooLarge, too_large());
     }
     let body = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
-    let body = match tokio::time::timeout(BODY_TIMEOUT, body).await {
+    let body = match tokio::time::timeout(state.request_timeout, body).await {
         Err(_) => {
             return reject(
                 Reason::Timeout,
@@ -198,7 +197,7 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
                     StatusCode::REQUEST_TIMEOUT,
                     "timeout",
                     None,
-                    &format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+                    &format!("the body did not arrive within {:?}", state.request_timeout),
                 ),
             );
         }

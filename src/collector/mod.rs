@@ -29,13 +29,10 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-pub use self::http::{BODY_TIMEOUT, MAX_BODY_BYTES};
+pub use self::http::MAX_BODY_BYTES;
 use self::metrics::Metrics;
 use self::ratelimit::RateLimiter;
 use self::store::{Database, Location};
-
-/// Time a client has to send a request's headers, and an idle connection stays open.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// After SIGTERM, time allowed for requests in flight; inside Kubernetes' default grace
 /// period of 30 s.
@@ -45,7 +42,7 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// so this bounds memory, not throughput.
 const MAX_CONNECTIONS: usize = 1024;
 
-/// How often reports older than `--retention-days` are deleted (also once at start).
+/// How often reports older than `--retention-days` are deleted, after once at start.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The collector's clock: the system's, or a test's.
@@ -66,6 +63,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// Requests per minute per client address; 0 turns the limit off.
     pub rate_limit: u32,
+    /// Time a client has to send a request's headers, and then its body.
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,15 +128,13 @@ pub async fn start(settings: &Settings, clock: Clock) -> Result<Running, Error> 
         metrics: Metrics::default(),
         limiter: RateLimiter::new(settings.rate_limit),
         read_token: settings.read_token.clone(),
+        request_timeout: settings.request_timeout,
         clock,
     });
+    // Before the first request, so that nothing past the retention is ever served.
+    prune(&state, settings.retention_days).await;
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(accept_loop(
-        listener,
-        state,
-        settings.retention_days,
-        stopped,
-    ));
+    let task = tokio::spawn(accept_loop(listener, state, settings.clone(), stopped));
     Ok(Running {
         local_addr,
         stop,
@@ -148,18 +145,21 @@ pub async fn start(settings: &Settings, clock: Clock) -> Result<Running, Error> 
 async fn accept_loop(
     listener: TcpListener,
     state: Arc<http::State>,
-    retention_days: u32,
+    settings: Settings,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    let mut retention = tokio::time::interval(RETENTION_INTERVAL);
+    let mut retention = tokio::time::interval_at(
+        tokio::time::Instant::now() + RETENTION_INTERVAL,
+        RETENTION_INTERVAL,
+    );
     retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let permit = tokio::select! {
             _ = &mut stopped => break,
             _ = retention.tick() => {
-                prune(&state, retention_days).await;
+                prune(&state, settings.retention_days).await;
                 continue;
             }
             permit = Arc::clone(&permits).acquire_owned() => permit,
@@ -181,7 +181,7 @@ async fn accept_loop(
         let service = service_fn(move |request| http::handle(Arc::clone(&state), client, request));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
+            .header_read_timeout(settings.request_timeout)
             .serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {

@@ -151,7 +151,12 @@ impl Sqlite {
         let day = day.to_string();
         let n = self
             .with("delete", move |c| {
-                c.execute("DELETE FROM reports WHERE day < ?1", params![day])
+                let n = c.execute("DELETE FROM reports WHERE day < ?1", params![day])?;
+                if n > 0 {
+                    // Expired reports must leave the disk, not linger in the write-ahead log.
+                    c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                }
+                Ok(n)
             })
             .await?;
         Ok(n as u64)
@@ -174,6 +179,9 @@ fn open_and_migrate(path: &Path) -> Result<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")
         .map_err(open_error)?;
     c.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(open_error)?;
+    // Deleted reports are overwritten, not just unlinked (see `delete_before`).
+    c.pragma_update(None, "secure_delete", "ON")
         .map_err(open_error)?;
     migrate(&mut c)?;
     Ok(c)
