@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh clone: formatting, lints, the dependency
-# policy, the pinned Helm 3 and 4 the chart tests need, and every unit and integration test
-# (the chart tests fail, never skip, without Helm).
+# policy, the pinned Helm 3 and 4 the chart tests need, PostgreSQL and Chromium for the
+# collector's tests, and every unit and integration test (tests fail, never skip, when a
+# tool is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,6 +25,9 @@ echo "ok"
 
 step "pinned Helm 4 and Helm 3 (hack/install-helm.sh)"
 hack/install-helm.sh
+
+step "PostgreSQL and Chromium (hack/install-test-deps.sh)"
+hack/install-test-deps.sh
 
 step "cargo test"
 cargo test --locked

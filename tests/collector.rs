@@ -381,7 +381,8 @@ async fn every_rejection_has_its_status_and_names_the_field(backend: Backend) {
 async fn canaries_in_unknown_fields_and_free_text_are_never_stored(backend: Backend) {
     const CANARY: &str = "canary-5d1e0b7f";
     let collector = Collector::start(backend).await;
-    let edits: Vec<Box<dyn Fn(&mut Value)>> = vec![
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let edits: Vec<Edit> = vec![
         Box::new(|r| r["clusterName"] = CANARY.into()),
         Box::new(|r| r[CANARY] = 1.into()),
         Box::new(|r| r["tasks"]["prompt"] = CANARY.into()),

@@ -31,5 +31,11 @@ mod schema;
 // reporter.
 mod collector;
 
+// The dashboard in headless Chromium: figures, a screenshot, no outside requests.
+mod dashboard;
+
+// `serve` as a process: flags, start-up failures, logs, SIGTERM.
+mod serve;
+
 // The Helm chart with pinned Helm 4 and 3: lint, render matrix, schema, docs, install.yaml.
 mod chart;
