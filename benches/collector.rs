@@ -177,15 +177,16 @@ async fn load(options: &Options, database: &str) -> Outcome {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
 
-    let summary: Value = client
+    let summary = client
         .get(format!("{base}/v1/summary?days=1"))
         .bearer_auth(READ_TOKEN)
         .send()
         .await
         .unwrap()
-        .json()
+        .text()
         .await
         .unwrap();
+    let summary: Value = serde_json::from_str(&summary).unwrap();
     let metrics = client
         .get(format!("{base}/metrics"))
         .send()
