@@ -1,5 +1,5 @@
 //! The committed JSON Schema (schema/report.v1.json) describes what the reporter sends,
-//! and rejects what it never would.
+//! and rejects what it never would; the collector accepts and rejects the same reports.
 
 use serde_json::{Value, json};
 
@@ -49,11 +49,19 @@ fn sent_and_dry_run_reports_match_the_schema() {
     );
 }
 
+/// The collector's verdict on `report`, at the real time (the reporter's timestamp is real).
+fn collector_accepts(report: &Value) -> Result<(), String> {
+    axon_telemetry::collector::validate::report(report.to_string().as_bytes(), jiff::Timestamp::now())
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 #[test]
-fn the_schema_rejects_what_the_reporter_never_sends() {
+fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
+    assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 9] = [
+    let mutations: [Mutation; 14] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -73,6 +81,19 @@ fn the_schema_rejects_what_the_reporter_never_sends() {
         ("/usage", |r| {
             r["usage"].as_object_mut().unwrap().remove("totalCostUsd");
         }),
+        ("/usage/totalCostUsd", |r| {
+            r["usage"]["totalCostUsd"] = json!(2e12)
+        }),
+        ("/usage/totalInputTokens", |r| {
+            r["usage"]["totalInputTokens"] = json!(1_000_000_000_000_001u64)
+        }),
+        ("/reporterVersion", |r| {
+            r["reporterVersion"] = json!("0.1.0-acme")
+        }),
+        ("/features/sourceTypes", |r| {
+            r["features"]["sourceTypes"] = json!(["cron", "cron"])
+        }),
+        ("/schemaVersion", |r| r["schemaVersion"] = json!(2)),
     ];
     for (path, mutate) in mutations {
         let mut report = good.clone();
@@ -83,5 +104,6 @@ fn the_schema_rejects_what_the_reporter_never_sends() {
             found[0].starts_with(&format!("{path}: ")),
             "{path}: {found:?}"
         );
+        assert!(collector_accepts(&report).is_err(), "{path}: the collector accepted it");
     }
 }

@@ -11,7 +11,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use serde_json::json;
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use super::metrics::{Metrics, Reason};
 use super::ratelimit::RateLimiter;
@@ -93,7 +93,13 @@ pub async fn handle(
     let started = Instant::now();
     let route = Route::of(request.uri().path());
     let method = request.method().clone();
-    debug!("{method} {}: received", route.name());
+    // Extension methods are free text a client chose; only standard ones are logged.
+    let method_name = if method == Method::GET || method == Method::POST {
+        method.as_str()
+    } else {
+        "other method"
+    };
+    debug!("{method_name} {}: received", route.name());
     let response = if route == Route::Unknown {
         error_response(
             StatusCode::NOT_FOUND,
@@ -127,7 +133,7 @@ pub async fn handle(
             Route::Ready => match state.db.ping().await {
                 Ok(()) => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
                 Err(e) => {
-                    error!("not ready: {}", crate::error_chain(&e));
+                    warn!("not ready: {}", crate::error_chain(&e));
                     text(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "text/plain; charset=utf-8",
@@ -144,7 +150,7 @@ pub async fn handle(
         }
     };
     debug!(
-        "{method} {}: {} in {:?}",
+        "{method_name} {}: {} in {:?}",
         route.name(),
         response.status().as_u16(),
         started.elapsed()

@@ -180,6 +180,9 @@ fn open_and_migrate(path: &Path) -> Result<Connection> {
         .map_err(open_error)?;
     c.pragma_update(None, "synchronous", "NORMAL")
         .map_err(open_error)?;
+    // Sorts for the summary stay in memory: the image has no writable /tmp.
+    c.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(open_error)?;
     // Deleted reports are overwritten, not just unlinked (see `delete_before`).
     c.pragma_update(None, "secure_delete", "ON")
         .map_err(open_error)?;
