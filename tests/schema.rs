@@ -51,9 +51,12 @@ fn sent_and_dry_run_reports_match_the_schema() {
 
 /// The collector's verdict on `report`, at the real time (the reporter's timestamp is real).
 fn collector_accepts(report: &Value) -> Result<(), String> {
-    axon_telemetry::collector::validate::report(report.to_string().as_bytes(), jiff::Timestamp::now())
-        .map(drop)
-        .map_err(|e| e.to_string())
+    axon_telemetry::collector::validate::report(
+        report.to_string().as_bytes(),
+        jiff::Timestamp::now(),
+    )
+    .map(drop)
+    .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -104,6 +107,9 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
             found[0].starts_with(&format!("{path}: ")),
             "{path}: {found:?}"
         );
-        assert!(collector_accepts(&report).is_err(), "{path}: the collector accepted it");
+        assert!(
+            collector_accepts(&report).is_err(),
+            "{path}: the collector accepted it"
+        );
     }
 }

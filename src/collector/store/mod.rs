@@ -54,8 +54,8 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// `--database`: `postgres://…` or `postgresql://…` for PostgreSQL; `sqlite:PATH` or a
-/// plain file path for SQLite.
+/// `--database`: `postgres://…` or `postgresql://…` for PostgreSQL; `sqlite:PATH`,
+/// `sqlite://PATH` or a plain file path for SQLite.
 #[derive(Clone)]
 pub enum Location {
     Sqlite(PathBuf),
@@ -70,7 +70,10 @@ impl Location {
                 .map_err(|e| format!("not a usable PostgreSQL URL: {e}"))?;
             return Ok(Location::Postgres(Box::new(config)));
         }
-        let path = value.strip_prefix("sqlite:").unwrap_or(value);
+        let path = value
+            .strip_prefix("sqlite://")
+            .or_else(|| value.strip_prefix("sqlite:"))
+            .unwrap_or(value);
         if path.is_empty() || path.contains("://") {
             return Err("expected postgres://USER@HOST/DB, sqlite:PATH or a file path".to_owned());
         }
