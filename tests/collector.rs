@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::collector::{Backend, Collector, NOW, TOKEN, installation, report};
-use crate::support::command::{normalized, reporter, run, stored_id};
+use crate::support::command::{reporter, run, stored_id};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
 
@@ -701,7 +701,6 @@ async fn the_reporter_against_the_fake_cluster_reaches_the_summary(backend: Back
     // The stored report is the one the reporter logged, installation ID and all.
     let stored = collector.stored_text().await;
     assert!(stored.contains(&stored_id(&kube)), "{stored}");
-    let _ = normalized;
     collector.stop().await;
 }
 

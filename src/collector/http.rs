@@ -100,54 +100,51 @@ pub async fn handle(
         "other method"
     };
     debug!("{method_name} {}: received", route.name());
-    let response = if route == Route::Unknown {
-        error_response(
+    let response = match route {
+        Route::Unknown => error_response(
             StatusCode::NOT_FOUND,
             "not found",
             None,
             "no such path; reports go to POST /v1/report",
-        )
-    } else if method != route.method() {
-        let mut response = error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed",
-            None,
-            &format!("{} takes {}", route.name(), route.method()),
-        );
-        let allow = HeaderValue::from_static(if route == Route::Report {
-            "POST"
-        } else {
-            "GET"
-        });
-        response.headers_mut().insert(header::ALLOW, allow);
-        response
-    } else {
-        match route {
-            Route::Report => {
-                let response = ingest(&state, client, request).await;
-                state.metrics.observe(started.elapsed());
-                response
-            }
-            Route::Summary | Route::Dashboard => read(&state, client, &request, route).await,
-            Route::Health => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
-            Route::Ready => match state.db.ping().await {
-                Ok(()) => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
-                Err(e) => {
-                    warn!("not ready: {}", crate::error_chain(&e));
-                    text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "text/plain; charset=utf-8",
-                        "the database is unreachable\n".into(),
-                    )
-                }
-            },
-            Route::Metrics => text(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                state.metrics.render(),
-            ),
-            Route::Unknown => unreachable!("answered above"),
+        ),
+        _ if method != route.method() => {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed",
+                None,
+                &format!("{} takes {}", route.name(), route.method()),
+            );
+            let allow = HeaderValue::from_static(if route == Route::Report {
+                "POST"
+            } else {
+                "GET"
+            });
+            response.headers_mut().insert(header::ALLOW, allow);
+            response
         }
+        Route::Report => {
+            let response = ingest(&state, client, request).await;
+            state.metrics.observe(started.elapsed());
+            response
+        }
+        Route::Summary | Route::Dashboard => read(&state, client, &request, route).await,
+        Route::Health => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
+        Route::Ready => match state.db.ping().await {
+            Ok(()) => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
+            Err(e) => {
+                warn!("not ready: {}", crate::error_chain(&e));
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    "the database is unreachable\n".into(),
+                )
+            }
+        },
+        Route::Metrics => text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            state.metrics.render(),
+        ),
     };
     debug!(
         "{method_name} {}: {} in {:?}",
