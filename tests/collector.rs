@@ -730,3 +730,59 @@ fn chunked_request(size: usize) -> Vec<u8> {
     request.extend_from_slice(b"0\r\n\r\n");
     request
 }
+
+/// PostgreSQL only: the collector's connection is killed from the server side (as a restart
+/// or a failover would), and the next report is stored on a new connection.
+#[tokio::test]
+async fn a_broken_postgres_connection_is_reopened_without_losing_a_report() {
+    let collector = Collector::start(Backend::Postgres).await;
+    assert_eq!(
+        collector
+            .post_report(&report(&installation(1)))
+            .await
+            .status,
+        202
+    );
+
+    let axon_telemetry::collector::store::Location::Postgres(config) = &collector.settings.database
+    else {
+        unreachable!("a PostgreSQL collector")
+    };
+    let (admin, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let ours = "application_name = 'axon-telemetry' AND datname = current_database()";
+    let killed = admin
+        .query(
+            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {ours}"),
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 1, "one collector connection");
+    // pg_terminate_backend only signals; wait until the backend is gone.
+    let mut gone = false;
+    for _ in 0..10_000 {
+        let row = admin
+            .query_one(
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE {ours}"),
+                &[],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) == 0 {
+            gone = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(gone, "the collector's backend did not exit");
+
+    let reply = collector.post_report(&report(&installation(2))).await;
+    assert_eq!(
+        (reply.status, reply.json()["replaced"].clone()),
+        (202, json!(false))
+    );
+    assert_eq!(collector.get("/readyz", None).await.status, 200);
+    assert_eq!(collector.summary(1).await["installations"], 2);
+    collector.stop().await;
+}

@@ -1,7 +1,9 @@
 //! The PostgreSQL backend: one connection, shared (tokio-postgres pipelines concurrent
-//! queries over it) and reopened when it breaks, so a database restart costs the requests
-//! in flight at that moment and nothing after.
+//! queries over it) and reopened when it breaks; a statement that failed because it broke
+//! runs once more on the new one, so a database restart is invisible to reporters unless
+//! the database stays away.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,22 +104,46 @@ impl Postgres {
         Ok(c)
     }
 
-    pub async fn put(&self, row: Row<'_>) -> Result<Stored> {
+    /// Runs `query` on the shared connection. When it fails because the connection broke
+    /// (a database restart, a failover, an idle timeout on the way), it runs once more on
+    /// a new connection: every statement here is safe to repeat.
+    async fn run<T, F, Fut>(&self, operation: &'static str, query: F) -> Result<T>
+    where
+        F: Fn(Arc<Connection>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
         let c = self.connection().await?;
-        let inserted: bool = c
-            .client
-            .query_one(
-                &c.put,
-                &[
-                    &row.installation.to_string(),
-                    &row.day.to_string(),
-                    &row.received.as_second(),
-                    &row.report,
-                ],
-            )
-            .await
-            .map_err(|e| Error::query("insert")(Box::new(e)))?
-            .get(0);
+        match query(Arc::clone(&c)).await {
+            Ok(value) => Ok(value),
+            Err(_) if c.client.is_closed() => {
+                let c = self.connection().await?;
+                query(c)
+                    .await
+                    .map_err(|e| Error::query(operation)(Box::new(e)))
+            }
+            Err(e) => Err(Error::query(operation)(Box::new(e))),
+        }
+    }
+
+    pub async fn put(&self, row: Row<'_>) -> Result<Stored> {
+        let (id, day, received) = (
+            row.installation.to_string(),
+            row.day.to_string(),
+            row.received.as_second(),
+        );
+        let report = row.report;
+        let inserted: bool = self
+            .run("insert", |c| {
+                let (id, day) = (id.clone(), day.clone());
+                async move {
+                    let row = c
+                        .client
+                        .query_one(&c.put, &[&id, &day, &received, &report])
+                        .await?;
+                    Ok(row.get(0))
+                }
+            })
+            .await?;
         Ok(if inserted {
             Stored::New
         } else {
@@ -126,75 +152,89 @@ impl Postgres {
     }
 
     pub async fn latest_reports(&self, from: Date, to: Date) -> Result<Vec<String>> {
-        let c = self.connection().await?;
-        let rows = c
-            .client
-            .query(
-                "SELECT report::text FROM (
-                    SELECT report, ROW_NUMBER() OVER (PARTITION BY installation_id ORDER BY day DESC) AS n
-                    FROM reports WHERE day >= $1::text::date AND day <= $2::text::date
-                 ) latest WHERE n = 1",
-                &[&from.to_string(), &to.to_string()],
-            )
-            .await
-            .map_err(|e| Error::query("read")(Box::new(e)))?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let (from, to) = (from.to_string(), to.to_string());
+        self.run("read", |c| {
+            let (from, to) = (from.clone(), to.clone());
+            async move {
+                let rows = c
+                    .client
+                    .query(
+                        "SELECT report::text FROM (
+                            SELECT report, ROW_NUMBER() OVER (PARTITION BY installation_id ORDER BY day DESC) AS n
+                            FROM reports WHERE day >= $1::text::date AND day <= $2::text::date
+                         ) latest WHERE n = 1",
+                        &[&from, &to],
+                    )
+                    .await?;
+                Ok(rows.iter().map(|r| r.get(0)).collect())
+            }
+        })
+        .await
     }
 
     pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(Date, u64)>> {
-        let c = self.connection().await?;
-        let rows = c
-            .client
-            .query(
-                "SELECT day::text, COUNT(*) FROM reports
-                 WHERE day >= $1::text::date AND day <= $2::text::date
-                 GROUP BY day ORDER BY day",
-                &[&from.to_string(), &to.to_string()],
-            )
-            .await
-            .map_err(|e| Error::query("read")(Box::new(e)))?;
-        rows.iter()
-            .map(|r| {
-                let day: String = r.get(0);
-                let n: i64 = r.get(1);
-                Ok((parse_day(&day)?, n.max(0) as u64))
+        let (from, to) = (from.to_string(), to.to_string());
+        let rows: Vec<(String, i64)> = self
+            .run("read", |c| {
+                let (from, to) = (from.clone(), to.clone());
+                async move {
+                    let rows = c
+                        .client
+                        .query(
+                            "SELECT day::text, COUNT(*) FROM reports
+                             WHERE day >= $1::text::date AND day <= $2::text::date
+                             GROUP BY day ORDER BY day",
+                            &[&from, &to],
+                        )
+                        .await?;
+                    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+                }
             })
+            .await?;
+        rows.into_iter()
+            .map(|(day, n)| Ok((parse_day(&day)?, n.max(0) as u64)))
             .collect()
     }
 
     pub async fn active_installations(&self, from: Date, to: Date) -> Result<u64> {
-        let c = self.connection().await?;
-        let n: i64 = c
-            .client
-            .query_one(
-                "SELECT COUNT(DISTINCT installation_id) FROM reports
-                 WHERE day >= $1::text::date AND day <= $2::text::date",
-                &[&from.to_string(), &to.to_string()],
-            )
-            .await
-            .map_err(|e| Error::query("read")(Box::new(e)))?
-            .get(0);
+        let (from, to) = (from.to_string(), to.to_string());
+        let n: i64 = self
+            .run("read", |c| {
+                let (from, to) = (from.clone(), to.clone());
+                async move {
+                    let row = c
+                        .client
+                        .query_one(
+                            "SELECT COUNT(DISTINCT installation_id) FROM reports
+                             WHERE day >= $1::text::date AND day <= $2::text::date",
+                            &[&from, &to],
+                        )
+                        .await?;
+                    Ok(row.get(0))
+                }
+            })
+            .await?;
         Ok(n.max(0) as u64)
     }
 
     pub async fn delete_before(&self, day: Date) -> Result<u64> {
-        let c = self.connection().await?;
-        c.client
-            .execute(
-                "DELETE FROM reports WHERE day < $1::text::date",
-                &[&day.to_string()],
-            )
-            .await
-            .map_err(|e| Error::query("delete")(Box::new(e)))
+        let day = day.to_string();
+        self.run("delete", |c| {
+            let day = day.clone();
+            async move {
+                c.client
+                    .execute("DELETE FROM reports WHERE day < $1::text::date", &[&day])
+                    .await
+            }
+        })
+        .await
     }
 
     pub async fn ping(&self) -> Result<()> {
-        let c = self.connection().await?;
-        c.client
-            .simple_query("SELECT 1")
-            .await
-            .map(drop)
-            .map_err(|e| Error::query("ping")(Box::new(e)))
+        self.run("ping", |c| async move {
+            c.client.simple_query("SELECT 1").await.map(drop)
+        })
+        .await
     }
 }
 
