@@ -1,6 +1,7 @@
 //! The collector's HTTP API, over real HTTP, run once against SQLite and once against a
 //! real PostgreSQL server (`on_both_backends!` makes a `sqlite::` and a `postgres::` test
-//! of each function).
+//! of each function), then PostgreSQL's connection faults: a killed connection, and a
+//! database that refuses connections for a while.
 
 use std::time::Duration;
 
@@ -743,39 +744,8 @@ async fn a_broken_postgres_connection_is_reopened_without_losing_a_report() {
             .status,
         202
     );
-
-    let axon_telemetry::collector::store::Location::Postgres(config) = &collector.settings.database
-    else {
-        unreachable!("a PostgreSQL collector")
-    };
-    let (admin, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
-    let ours = "application_name = 'axon-telemetry' AND datname = current_database()";
-    let killed = admin
-        .query(
-            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {ours}"),
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(killed.len(), 1, "one collector connection");
-    // pg_terminate_backend only signals; wait until the backend is gone.
-    let mut gone = false;
-    for _ in 0..10_000 {
-        let row = admin
-            .query_one(
-                &format!("SELECT count(*) FROM pg_stat_activity WHERE {ours}"),
-                &[],
-            )
-            .await
-            .unwrap();
-        if row.get::<_, i64>(0) == 0 {
-            gone = true;
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert!(gone, "the collector's backend did not exit");
+    let (admin, database) = admin_of(&collector).await;
+    cut_off(&admin, &database).await;
 
     let reply = collector.post_report(&report(&installation(2))).await;
     assert_eq!(
@@ -785,4 +755,109 @@ async fn a_broken_postgres_connection_is_reopened_without_losing_a_report() {
     assert_eq!(collector.get("/readyz", None).await.status, 200);
     assert_eq!(collector.summary(1).await["installations"], 2);
     collector.stop().await;
+}
+
+/// PostgreSQL only: while the database refuses connections, `/readyz` and reports answer
+/// 503 (reports with `Retry-After`); once it is back, both recover on their own.
+#[tokio::test]
+async fn a_database_that_goes_away_turns_readyz_and_reports_to_503_until_it_is_back() {
+    let collector = Collector::start(Backend::Postgres).await;
+    assert_eq!(
+        collector
+            .post_report(&report(&installation(1)))
+            .await
+            .status,
+        202
+    );
+    let (admin, database) = admin_of(&collector).await;
+    let allow = |on: bool| format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {on}");
+    admin.batch_execute(&allow(false)).await.unwrap();
+    cut_off(&admin, &database).await;
+
+    let ready = collector.get("/readyz", None).await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (503, "the database is unreachable\n")
+    );
+    let refused = collector.post_report(&report(&installation(2))).await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.header("retry-after"),
+            refused.json()
+        ),
+        (
+            503,
+            Some("60"),
+            json!({"error": "storage unavailable", "message": "the report was not stored; retry later"})
+        )
+    );
+    assert_eq!(collector.read("/v1/summary").await.status, 503);
+
+    admin.batch_execute(&allow(true)).await.unwrap();
+    assert_eq!(collector.get("/readyz", None).await.status, 200);
+    assert_eq!(
+        collector
+            .post_report(&report(&installation(2)))
+            .await
+            .status,
+        202
+    );
+    assert_eq!(collector.summary(1).await["installations"], 2);
+    assert_eq!(
+        metrics(
+            &collector,
+            "axon_telemetry_reports_rejected_total{reason=\"unavailable\"}"
+        )
+        .await,
+        ["axon_telemetry_reports_rejected_total{reason=\"unavailable\"} 1"]
+    );
+    collector.stop().await;
+}
+
+/// A superuser connection to the shared server's `postgres` database, and the name of the
+/// collector's database.
+async fn admin_of(collector: &Collector) -> (tokio_postgres::Client, String) {
+    let axon_telemetry::collector::store::Location::Postgres(config) = &collector.settings.database
+    else {
+        unreachable!("a PostgreSQL collector")
+    };
+    let database = config.get_dbname().expect("a database name").to_owned();
+    let server = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        crate::support::postgres::shared().port()
+    );
+    let (admin, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    (admin, database)
+}
+
+/// Terminates the collector's connections to `database` and waits until they are gone
+/// (`pg_terminate_backend` only sends a signal).
+async fn cut_off(admin: &tokio_postgres::Client, database: &str) {
+    let ours = "datname = $1 AND application_name = 'axon-telemetry'";
+    let killed = admin
+        .query(
+            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {ours}"),
+            &[&database],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 1, "one collector connection");
+    for _ in 0..10_000 {
+        let row = admin
+            .query_one(
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE {ours}"),
+                &[&database],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) == 0 {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the collector's backend did not exit");
 }
