@@ -13,10 +13,13 @@ WORKDIR /src
 COPY . .
 RUN RUSTFLAGS="-C target-feature=+crt-static" \
     cargo build --release --locked --bin axon-telemetry --target x86_64-unknown-linux-gnu \
- && cp target/x86_64-unknown-linux-gnu/release/axon-telemetry /axon-telemetry
+ && cp target/x86_64-unknown-linux-gnu/release/axon-telemetry /axon-telemetry \
+ && mkdir /data
 
 FROM scratch
 COPY --from=build /axon-telemetry /axon-telemetry
+# Where the collector's SQLite file goes: a volume mounted here starts owned by the user.
+COPY --from=build --chown=65532:65532 /data /data
 USER 65532:65532
 ENTRYPOINT ["/axon-telemetry"]
 CMD ["report"]
