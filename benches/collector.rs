@@ -69,9 +69,9 @@ fn main() {
         options.concurrency
     );
     println!(
-        "\n| backend | reports/s | p50 | p99 | max | collector peak RSS | collector CPU | lost | double-counted |"
+        "\n| backend | reports/s | p50 | p99 | max | collector peak RSS | collector CPU | lost | double-counted | summary |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let dir = tempfile::tempdir().unwrap();
     for backend in &options.backends {
         let database = match backend.as_str() {
@@ -84,7 +84,7 @@ fn main() {
         };
         let result = runtime.block_on(load(&options, &database));
         println!(
-            "| {backend} | {:.0} | {} | {} | {} | {:.1} MiB | {:.2} s | {} | {} |",
+            "| {backend} | {:.0} | {} | {} | {} | {:.1} MiB | {:.2} s | {} | {} | {} |",
             result.throughput,
             ms(result.p50),
             ms(result.p99),
@@ -92,7 +92,8 @@ fn main() {
             result.max_rss_kib as f64 / 1024.0,
             result.cpu.as_secs_f64(),
             result.lost,
-            result.double_counted
+            result.double_counted,
+            ms(result.summary)
         );
     }
 }
@@ -110,6 +111,8 @@ struct Outcome {
     cpu: Duration,
     lost: i64,
     double_counted: i64,
+    /// `GET /v1/summary` over every installation, after the load.
+    summary: Duration,
 }
 
 /// The report installation `n` sends, every time: 3 Tasks.
@@ -177,6 +180,7 @@ async fn load(options: &Options, database: &str) -> Outcome {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
 
+    let asked = Instant::now();
     let summary = client
         .get(format!("{base}/v1/summary?days=1"))
         .bearer_auth(READ_TOKEN)
@@ -186,6 +190,7 @@ async fn load(options: &Options, database: &str) -> Outcome {
         .text()
         .await
         .unwrap();
+    let summary_time = asked.elapsed();
     let summary: Value = serde_json::from_str(&summary).unwrap();
     let metrics = client
         .get(format!("{base}/metrics"))
@@ -240,6 +245,7 @@ async fn load(options: &Options, database: &str) -> Outcome {
         // Every report carries 2 claude-code Tasks: more than 2 per installation means an
         // installation was counted twice.
         double_counted: (installations - expected).max(0) + ((tasks - 2 * expected) / 2).max(0),
+        summary: summary_time,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Report {
     pub reporter_version: String,
     /// The API server's release, as `vMAJOR.MINOR.PATCH`, or `unknown`.
     pub k8s_version: String,
+    /// RFC 3339 in UTC, whole seconds (`2026-11-28T06:00:00Z`), as schema v1 requires.
+    #[serde(deserialize_with = "whole_seconds_utc")]
     pub timestamp: Timestamp,
     pub tasks: TaskCounts,
     pub features: Features,
@@ -80,6 +82,27 @@ pub struct Usage {
     pub total_cost_usd: f64,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
+}
+
+/// Schema v1's timestamp shape, `YYYY-MM-DDTHH:MM:SSZ`: no offset, no fraction.
+fn whole_seconds_utc<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Timestamp, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let shaped = text.len() == 20
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            10 => b == b'T',
+            13 | 16 => b == b':',
+            19 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(serde::de::Error::custom(
+            "expected a UTC time in whole seconds, e.g. 2026-11-28T06:00:00Z",
+        ));
+    }
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 /// Schema v1 says `uniqueItems`; a plain `BTreeSet` would drop a repeat silently.

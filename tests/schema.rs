@@ -64,7 +64,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
     assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 14] = [
+    let mutations: [Mutation; 15] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -80,6 +80,9 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
         }),
         ("/version", |r| r["version"] = json!("v1.2.3-acme")),
         ("/timestamp", |r| r["timestamp"] = json!("2026-11-28 06:00")),
+        ("/timestamp", |r| {
+            r["timestamp"] = json!("2026-11-28T07:00:00+01:00")
+        }),
         ("", |r| r["clusterName"] = json!("prod")),
         ("/usage", |r| {
             r["usage"].as_object_mut().unwrap().remove("totalCostUsd");

@@ -295,6 +295,11 @@ mod tests {
                 "must be MAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N",
             ),
             (
+                Box::new(|r| r["timestamp"] = "2026-11-28T06:00:00.5Z".into()),
+                "timestamp",
+                "expected a UTC time in whole seconds, e.g. 2026-11-28T06:00:00Z",
+            ),
+            (
                 Box::new(|r| r["timestamp"] = "2026-11-29T12:00:01Z".into()),
                 "timestamp",
                 "is more than a day ahead of the collector's clock (2026-11-28T12:00:00Z)",
