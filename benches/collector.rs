@@ -180,26 +180,15 @@ async fn load(options: &Options, database: &str) -> Outcome {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
 
+    let read = |path: &str| {
+        let request = client.get(format!("{base}{path}")).bearer_auth(READ_TOKEN);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
     let asked = Instant::now();
-    let summary = client
-        .get(format!("{base}/v1/summary?days=1"))
-        .bearer_auth(READ_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let summary = read("/v1/summary?days=1").await;
     let summary_time = asked.elapsed();
     let summary: Value = serde_json::from_str(&summary).unwrap();
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = read("/metrics").await;
     let sample = |name: &str| -> i64 {
         metrics
             .lines()

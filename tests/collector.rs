@@ -736,15 +736,7 @@ fn chunked_request(size: usize) -> Vec<u8> {
 /// or a failover would), and the next report is stored on a new connection.
 #[tokio::test]
 async fn a_broken_postgres_connection_is_reopened_without_losing_a_report() {
-    let collector = Collector::start(Backend::Postgres).await;
-    assert_eq!(
-        collector
-            .post_report(&report(&installation(1)))
-            .await
-            .status,
-        202
-    );
-    let (admin, database) = admin_of(&collector).await;
+    let (collector, admin, database) = postgres_collector_with_one_report().await;
     cut_off(&admin, &database).await;
 
     let reply = collector.post_report(&report(&installation(2))).await;
@@ -761,15 +753,7 @@ async fn a_broken_postgres_connection_is_reopened_without_losing_a_report() {
 /// 503 (reports with `Retry-After`); once it is back, both recover on their own.
 #[tokio::test]
 async fn a_database_that_goes_away_turns_readyz_and_reports_to_503_until_it_is_back() {
-    let collector = Collector::start(Backend::Postgres).await;
-    assert_eq!(
-        collector
-            .post_report(&report(&installation(1)))
-            .await
-            .status,
-        202
-    );
-    let (admin, database) = admin_of(&collector).await;
+    let (collector, admin, database) = postgres_collector_with_one_report().await;
     let allow = |on: bool| format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {on}");
     admin.batch_execute(&allow(false)).await.unwrap();
     cut_off(&admin, &database).await;
@@ -815,9 +799,17 @@ async fn a_database_that_goes_away_turns_readyz_and_reports_to_503_until_it_is_b
     collector.stop().await;
 }
 
-/// A superuser connection to the shared server's `postgres` database, and the name of the
-/// collector's database.
-async fn admin_of(collector: &Collector) -> (tokio_postgres::Client, String) {
+/// A collector on PostgreSQL that has stored one report, a superuser connection to the
+/// shared server's `postgres` database, and the name of the collector's database.
+async fn postgres_collector_with_one_report() -> (Collector, tokio_postgres::Client, String) {
+    let collector = Collector::start(Backend::Postgres).await;
+    assert_eq!(
+        collector
+            .post_report(&report(&installation(1)))
+            .await
+            .status,
+        202
+    );
     let axon_telemetry::collector::store::Location::Postgres(config) = &collector.settings.database
     else {
         unreachable!("a PostgreSQL collector")
@@ -831,7 +823,7 @@ async fn admin_of(collector: &Collector) -> (tokio_postgres::Client, String) {
         .await
         .unwrap();
     tokio::spawn(connection);
-    (admin, database)
+    (collector, admin, database)
 }
 
 /// Terminates the collector's connections to `database` and waits until they are gone
