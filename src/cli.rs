@@ -115,8 +115,14 @@ pub struct ServeOpts {
     /// Where reports are stored: a SQLite file (`sqlite:PATH`, or just a path), created if
     /// missing, or PostgreSQL (`postgres://USER:PASSWORD@HOST:PORT/DB`). Migrations are
     /// applied at start.
-    #[arg(long, env = "AXON_TELEMETRY_DATABASE", value_name = "URL", default_value = "sqlite:axon-telemetry.db", value_parser = parse_database)]
-    pub database: Location,
+    #[arg(
+        long,
+        env = "AXON_TELEMETRY_DATABASE",
+        value_name = "URL",
+        default_value = "sqlite:axon-telemetry.db",
+        hide_env_values = true
+    )]
+    pub database: String,
 
     /// Token needed to read the summary and the dashboard (as a Bearer token, or as the
     /// password of HTTP Basic authentication). Without it, reads are refused.
@@ -245,7 +251,10 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    pub fn new(opts: ServeOpts) -> ServeConfig {
+    /// Fails, with a one-line message, on a `--database` that is not a usable location. It
+    /// is checked here rather than by clap, whose message would quote the value, and with
+    /// it a password.
+    pub fn new(opts: ServeOpts) -> Result<ServeConfig, String> {
         let ServeOpts {
             listen,
             database,
@@ -258,7 +267,10 @@ impl ServeConfig {
                 log_level,
             },
         } = opts;
-        ServeConfig {
+        let database = Location::parse(&database).map_err(|reason| {
+            format!("error: invalid value for '--database <URL>': {reason} (see --help)")
+        })?;
+        Ok(ServeConfig {
             settings: Settings {
                 listen,
                 database,
@@ -269,7 +281,7 @@ impl ServeConfig {
             },
             log_format,
             log_level,
-        }
+        })
     }
 }
 
@@ -326,10 +338,6 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         .map_err(|_| "expected a duration such as 30m, 90s or 0s".to_owned())?;
     Duration::try_from(parsed)
         .map_err(|_| "the delay must not be negative, e.g. 30m or 0s".to_owned())
-}
-
-fn parse_database(value: &str) -> Result<Location, String> {
-    Location::parse(value)
 }
 
 fn parse_token(value: &str) -> Result<String, String> {

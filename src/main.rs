@@ -43,7 +43,13 @@ fn main() -> ExitCode {
             Exit::of(&result, config.strict).into()
         }
         Command::Serve(serve) => {
-            let config = ServeConfig::new(serve);
+            let config = match ServeConfig::new(serve) {
+                Ok(config) => config,
+                Err(message) => {
+                    eprintln!("{message}");
+                    return Exit::Usage.into();
+                }
+            };
             logging::init(config.log_format, config.log_level);
             let result = collector::serve(&config.settings);
             if let Err(e) = &result {

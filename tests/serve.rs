@@ -165,7 +165,12 @@ fn bad_flags_are_one_line_naming_the_flag_and_exit_2() {
     let cases = [
         (
             vec!["--database", "mysql://db/telemetry"],
-            "error: invalid value 'mysql://db/telemetry' for '--database <URL>': expected postgres://USER@HOST/DB, sqlite:PATH or a file path (see --help)",
+            "error: invalid value for '--database <URL>': expected postgres://USER@HOST/DB, sqlite:PATH or a file path (see --help)",
+        ),
+        (
+            // The value is not quoted back: it may hold a password.
+            vec!["--database", "postgres://app:s3cret@db:port/telemetry"],
+            "error: invalid value for '--database <URL>': not a usable PostgreSQL URL: invalid connection string (see --help)",
         ),
         (
             vec!["--read-token", " "],
