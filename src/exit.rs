@@ -5,7 +5,8 @@ use crate::{Error, Outcome};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
-    /// Sent, dry run, disabled, or (without `--strict`) not sent.
+    /// `report`: sent, dry run, disabled, or (without `--strict`) not sent.
+    /// `serve`: a clean shutdown.
     Success = 0,
     /// `report`: the report could not be built (Kubernetes refused or failed a request).
     /// `serve`: the collector could not start (store, address or signal handling).
@@ -28,9 +29,7 @@ impl Exit {
             Err(_) => Exit::Failed,
         }
     }
-}
 
-impl Exit {
     /// `serve` returns only after a clean shutdown, or when it could not start.
     pub fn of_serve(result: &Result<(), crate::collector::Error>) -> Exit {
         match result {
@@ -85,6 +84,16 @@ mod tests {
             Exit::of(&Err(Error::Connect(forbidden)), false),
             Exit::Failed
         );
+    }
+
+    #[test]
+    fn a_collector_that_could_not_start_fails() {
+        assert_eq!(Exit::of_serve(&Ok(())), Exit::Success);
+        let taken = crate::collector::Error::Listen {
+            addr: "127.0.0.1:8080".parse().unwrap(),
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(Exit::of_serve(&Err(taken)), Exit::Failed);
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! images, URLs, secrets, messages or any other free text. This holds by construction:
 //! objects are decoded into vocabulary enums, hashes and numbers as they are read
 //! (`objects`), and the report's types (`report`) cannot hold anything else.
+//!
+//! The receiving side, `axon-telemetry serve`, is [`collector`]: it parses reports back into
+//! the same types, so it cannot store what they cannot hold.
 
 #![forbid(unsafe_code)]
 
