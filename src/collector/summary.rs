@@ -12,7 +12,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::store::{self, Database};
-use crate::report::{AgentType, Phase, Report, SourceType};
+use crate::report::{AgentType, Phase, Report, SourceType, Usage};
 
 /// The longest window `?days=` accepts: a year of daily points is still one page.
 pub const MAX_DAYS: u32 = 365;
@@ -44,6 +44,7 @@ pub struct Summary {
     pub phases: BTreeMap<Phase, u64>,
     pub features: Features,
     pub namespaces: Vec<Bucket>,
+    /// Summed as the reports carry them.
     pub usage: Usage,
 }
 
@@ -108,14 +109,6 @@ pub struct Adoption {
 pub struct Bucket {
     pub namespaces: &'static str,
     pub installations: u64,
-}
-
-#[derive(Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Usage {
-    pub total_cost_usd: f64,
-    pub total_input_tokens: u64,
-    pub total_output_tokens: u64,
 }
 
 /// Reads the window ending `today` and summarises it.
