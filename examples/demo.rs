@@ -3,8 +3,10 @@
 //! Starts the test suite's fake Kubernetes API (tests/support) with a small sample of Axon
 //! objects, writes a kubeconfig for it, and runs the real `axon-telemetry report --dry-run`
 //! binary against it. Stdout is the exact JSON such a cluster would send; stderr is what
-//! `kubectl logs` would show. Extra arguments go to the reporter.
+//! `kubectl logs` would show. `--send URL` sends the report to a collector at URL instead
+//! of a dry run (each run is a new installation). Other arguments go to the reporter.
 
+use std::ffi::OsString;
 use std::process::{Command, ExitCode};
 
 #[path = "../tests/support/mod.rs"]
@@ -28,12 +30,22 @@ fn main() -> ExitCode {
         "demo: a fake Kubernetes API at {} serves the objects of tests/support/fixtures.rs sample_cluster()",
         kube.url()
     );
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mode: Vec<OsString> = match args.iter().position(|a| a == "--send") {
+        Some(i) if i + 1 < args.len() => {
+            let endpoint = args.remove(i + 1);
+            args.remove(i);
+            vec!["--endpoint".into(), endpoint, "--strict".into()]
+        }
+        _ => vec!["--dry-run".into()],
+    };
     let status = Command::new(reporter)
         .env_clear()
         .env("HOME", kube.dir())
         .env("KUBECONFIG", kube.kubeconfig())
-        .args(["report", "--dry-run", "--axon-version", "v0.5.0"])
-        .args(std::env::args_os().skip(1))
+        .args(["report", "--axon-version", "v0.5.0"])
+        .args(mode)
+        .args(args)
         .status();
     match status {
         Ok(status) => ExitCode::from(status.code().unwrap_or(1) as u8),

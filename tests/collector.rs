@@ -853,3 +853,27 @@ async fn cut_off(admin: &tokio_postgres::Client, database: &str) {
     }
     panic!("the collector's backend did not exit");
 }
+
+/// `hack/demo.sh --send URL`: the sample cluster's report reaches a collector.
+#[tokio::test]
+async fn the_demo_sends_the_sample_report_to_a_collector() {
+    let collector = Collector::start(Backend::Sqlite).await;
+    collector.clock.set_to_now();
+    // `cargo test` builds the examples next to the binaries; hack/demo.sh runs this one.
+    let demo = crate::support::command::binary()
+        .parent()
+        .unwrap()
+        .join("examples/demo");
+    let endpoint = collector.url("/v1/report");
+    let run = tokio::task::spawn_blocking(move || {
+        run(crate::support::command::hermetic(&demo).args(["--send", &endpoint]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    let summary = collector.summary(1).await;
+    assert_eq!(summary["installations"], 1);
+    assert_eq!(summary["phases"]["Succeeded"], 2);
+    collector.stop().await;
+}
