@@ -160,18 +160,22 @@ impl Database {
 
     /// Installations that reported on each day of `from..=to` (days without any are absent).
     pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(Date, u64)>> {
-        match self {
-            Database::Sqlite(db) => db.daily_actives(from, to).await,
-            Database::Postgres(db) => db.daily_actives(from, to).await,
-        }
+        let rows = match self {
+            Database::Sqlite(db) => db.daily_actives(from, to).await?,
+            Database::Postgres(db) => db.daily_actives(from, to).await?,
+        };
+        rows.into_iter()
+            .map(|(day, n)| Ok((parse_day(&day)?, count(n))))
+            .collect()
     }
 
     /// Distinct installations that reported on any day of `from..=to`.
     pub async fn active_installations(&self, from: Date, to: Date) -> Result<u64> {
-        match self {
-            Database::Sqlite(db) => db.active_installations(from, to).await,
-            Database::Postgres(db) => db.active_installations(from, to).await,
-        }
+        let n = match self {
+            Database::Sqlite(db) => db.active_installations(from, to).await?,
+            Database::Postgres(db) => db.active_installations(from, to).await?,
+        };
+        Ok(count(n))
     }
 
     /// Deletes the reports of days before `day`; returns how many.
@@ -189,6 +193,11 @@ impl Database {
             Database::Postgres(db) => db.ping().await,
         }
     }
+}
+
+/// A SQL `COUNT`, which both drivers hand back as a signed integer.
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
 }
 
 /// Parses a `YYYY-MM-DD` day read back from the database.

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use tokio_postgres::{Client, NoTls, Statement};
 use tracing::warn;
 
-use super::{Error, Result, Row, Stored, parse_day};
+use super::{Error, Result, Row, Stored};
 
 /// Schema changes in order; never edit one that has shipped, add the next.
 const MIGRATIONS: &[&str] = &["CREATE TABLE reports (
@@ -172,49 +172,44 @@ impl Postgres {
         .await
     }
 
-    pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(Date, u64)>> {
+    /// (day, installations) rows, as the database returns them.
+    pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(String, i64)>> {
         let (from, to) = (from.to_string(), to.to_string());
-        let rows: Vec<(String, i64)> = self
-            .run("read", |c| {
-                let (from, to) = (from.clone(), to.clone());
-                async move {
-                    let rows = c
-                        .client
-                        .query(
-                            "SELECT day::text, COUNT(*) FROM reports
+        self.run("read", |c| {
+            let (from, to) = (from.clone(), to.clone());
+            async move {
+                let rows = c
+                    .client
+                    .query(
+                        "SELECT day::text, COUNT(*) FROM reports
                              WHERE day >= $1::text::date AND day <= $2::text::date
                              GROUP BY day ORDER BY day",
-                            &[&from, &to],
-                        )
-                        .await?;
-                    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-                }
-            })
-            .await?;
-        rows.into_iter()
-            .map(|(day, n)| Ok((parse_day(&day)?, n.max(0) as u64)))
-            .collect()
+                        &[&from, &to],
+                    )
+                    .await?;
+                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            }
+        })
+        .await
     }
 
-    pub async fn active_installations(&self, from: Date, to: Date) -> Result<u64> {
+    pub async fn active_installations(&self, from: Date, to: Date) -> Result<i64> {
         let (from, to) = (from.to_string(), to.to_string());
-        let n: i64 = self
-            .run("read", |c| {
-                let (from, to) = (from.clone(), to.clone());
-                async move {
-                    let row = c
-                        .client
-                        .query_one(
-                            "SELECT COUNT(DISTINCT installation_id) FROM reports
+        self.run("read", |c| {
+            let (from, to) = (from.clone(), to.clone());
+            async move {
+                let row = c
+                    .client
+                    .query_one(
+                        "SELECT COUNT(DISTINCT installation_id) FROM reports
                              WHERE day >= $1::text::date AND day <= $2::text::date",
-                            &[&from, &to],
-                        )
-                        .await?;
-                    Ok(row.get(0))
-                }
-            })
-            .await?;
-        Ok(n.max(0) as u64)
+                        &[&from, &to],
+                    )
+                    .await?;
+                Ok(row.get(0))
+            }
+        })
+        .await
     }
 
     pub async fn delete_before(&self, day: Date) -> Result<u64> {

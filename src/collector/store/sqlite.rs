@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use jiff::civil::Date;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Error, Result, Row, Stored, parse_day};
+use super::{Error, Result, Row, Stored};
 
 /// Schema changes in order; never edit one that has shipped, add the next.
 const MIGRATIONS: &[&str] = &["CREATE TABLE reports (
@@ -115,36 +115,30 @@ impl Sqlite {
         .await
     }
 
-    pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(Date, u64)>> {
+    /// (day, installations) rows, as the database returns them.
+    pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(String, i64)>> {
         let (from, to) = (from.to_string(), to.to_string());
-        let rows: Vec<(String, i64)> = self
-            .with("read", move |c| {
-                let mut statement = c.prepare_cached(
-                    "SELECT day, COUNT(*) FROM reports WHERE day >= ?1 AND day <= ?2
+        self.with("read", move |c| {
+            let mut statement = c.prepare_cached(
+                "SELECT day, COUNT(*) FROM reports WHERE day >= ?1 AND day <= ?2
                      GROUP BY day ORDER BY day",
-                )?;
-                let rows =
-                    statement.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                rows.collect()
-            })
-            .await?;
-        rows.into_iter()
-            .map(|(day, n)| Ok((parse_day(&day)?, n.max(0) as u64)))
-            .collect()
+            )?;
+            let rows = statement.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+        .await
     }
 
-    pub async fn active_installations(&self, from: Date, to: Date) -> Result<u64> {
+    pub async fn active_installations(&self, from: Date, to: Date) -> Result<i64> {
         let (from, to) = (from.to_string(), to.to_string());
-        let n: i64 = self
-            .with("read", move |c| {
-                c.query_row(
-                    "SELECT COUNT(DISTINCT installation_id) FROM reports WHERE day >= ?1 AND day <= ?2",
-                    params![from, to],
-                    |r| r.get(0),
-                )
-            })
-            .await?;
-        Ok(n.max(0) as u64)
+        self.with("read", move |c| {
+            c.query_row(
+                "SELECT COUNT(DISTINCT installation_id) FROM reports WHERE day >= ?1 AND day <= ?2",
+                params![from, to],
+                |r| r.get(0),
+            )
+        })
+        .await
     }
 
     pub async fn delete_before(&self, day: Date) -> Result<u64> {
