@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
 
 use tracing::{debug, info, warn};
 
@@ -113,11 +116,12 @@ pub async fn aggregate(kube: &Kube, api: &Api, page_size: u32) -> Result<Aggrega
 /// page over [`kube::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
 /// empty tally when the CRD is not installed.
 ///
-/// Pipelined: while page k is decoded on a blocking thread, page k+1 is fetched with the
-/// token read off the end of page k ([`objects::peek_continue`]), so that the API server
-/// and the decoder work at the same time. The decoded token has the final word: a prefetch
-/// under any other token is dropped and the right page fetched. At most two pages are in
-/// memory.
+/// Pipelined: a [`Fetcher`] runs ahead, fetching each next page with the token read off the
+/// end of the page before it ([`objects::peek_continue`]), while pages are decoded on a
+/// blocking thread. The API server, the fetch and the decode all work at the same time, and
+/// neither side waits for the other page by page. The decoded token has the final word: a
+/// page fetched under any other token is dropped and the fetcher restarted at the right
+/// one. At most [`PAGES_AHEAD`] + 2 pages are in memory.
 async fn list<T: KindTally>(
     kube: &Kube,
     api: &Api,
@@ -130,34 +134,35 @@ async fn list<T: KindTally>(
     let path = api.list_path(resource);
     let crd = api.crd_name(resource);
     let request = format!("listing {crd}");
-    let mut page = Vec::new();
-    let mut spare = Vec::new();
+    let buffers = Buffers::default();
+    let fetch_from = |limit, token: Option<String>| {
+        Fetcher::start(kube, &request, &path, limit, token, &buffers)
+    };
     let mut limit = page_size;
     let mut restarts = 0;
     'list: loop {
         let mut tally = T::default();
         let mut token: Option<String> = None;
-        let mut prefetched: Option<(String, kube::Result<()>)> = None;
+        let mut fetcher = fetch_from(limit, None);
         let mut pages = 0;
         loop {
-            let fetched = match prefetched.take() {
-                Some((ahead, result)) if Some(&ahead) == token.as_ref() => {
-                    std::mem::swap(&mut page, &mut spare);
-                    result
-                }
+            let page = match fetcher.next().await {
+                Some(fetched) if fetched.token == token => fetched.page,
+                // The fetcher guessed a token other than the decoded one, or stopped early.
                 _ => {
-                    kube.list_page(&request, &path, limit, token.as_deref(), &mut page)
-                        .await
+                    fetcher = fetch_from(limit, token.clone());
+                    continue;
                 }
             };
-            match fetched {
-                Ok(()) => {}
+            let page = match page {
+                Ok(page) => page,
                 Err(kube::Error::TooLarge { .. }) if limit > 1 => {
                     limit /= 2;
                     warn!(
                         "{request}: a page exceeded {} bytes; fetching it again with limit {limit}",
                         kube::MAX_PAGE_BYTES
                     );
+                    fetcher = fetch_from(limit, token.clone());
                     continue;
                 }
                 Err(e) if e.status_code() == Some(404) => {
@@ -191,31 +196,21 @@ async fn list<T: KindTally>(
                     continue 'list;
                 }
                 Err(source) => return Err(Error::List { crd, source }),
-            }
-            pages += 1;
-            let guess = objects::peek_continue(&page);
-            let decoding = decode_blocking(Decoding { page, tally });
-            let ahead = async {
-                match &guess {
-                    Some(next) => Some(
-                        kube.list_page(&request, &path, limit, Some(next), &mut spare)
-                            .await,
-                    ),
-                    None => None,
-                }
             };
-            let ((done, decoded), ahead) = tokio::join!(decoding, ahead);
-            Decoding { page, tally } = done;
-            let meta = decoded.map_err(|source| Error::Decode {
+            pages += 1;
+            let bytes = page.len();
+            let (page, decoded) = decode_blocking(page, tally).await;
+            buffers.give_back(page);
+            let (done, meta) = decoded;
+            tally = done;
+            let meta = meta.map_err(|source| Error::Decode {
                 crd: crd.clone(),
                 page: pages,
                 source,
             })?;
-            prefetched = guess.zip(ahead);
             debug!(
-                "{request}: page {pages}: {} objects in {} bytes",
-                meta.items,
-                page.len()
+                "{request}: page {pages}: {} objects in {bytes} bytes",
+                meta.items
             );
             match meta.continue_token {
                 Some(next) => token = Some(next),
@@ -235,20 +230,105 @@ async fn list<T: KindTally>(
     }
 }
 
-/// What a page is decoded with, moved to the blocking pool and back for reuse.
-struct Decoding<T> {
-    page: Vec<u8>,
-    tally: T,
+/// How many fetched pages may wait for the decoder. One is enough to keep the API server
+/// busy while a page is decoded; each costs a page of memory (~1.3 MB for 500 Tasks).
+const PAGES_AHEAD: usize = 1;
+
+/// A page as fetched: the continue token it was asked for, and its bytes or why not.
+struct Fetched {
+    token: Option<String>,
+    page: kube::Result<Vec<u8>>,
 }
 
-/// Decodes a page on the runtime's blocking pool, so that the fetch of the next page goes on
-/// meanwhile.
+/// Page buffers handed back by the decoder for the fetcher to fill again, so that a list
+/// allocates a few buffers, not one per page.
+#[derive(Clone, Default)]
+struct Buffers(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Buffers {
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut spare| spare.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    fn give_back(&self, page: Vec<u8>) {
+        if let Ok(mut spare) = self.0.lock() {
+            spare.push(page);
+        }
+    }
+}
+
+/// Fetches pages one after another on a task of its own, each with the token peeked from
+/// the one before, until a page has no token or a fetch fails. Stops when dropped.
+struct Fetcher {
+    pages: mpsc::Receiver<Fetched>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Fetcher {
+    fn start(
+        kube: &Kube,
+        request: &str,
+        path: &str,
+        limit: u32,
+        mut token: Option<String>,
+        buffers: &Buffers,
+    ) -> Fetcher {
+        let (sender, pages) = mpsc::channel(PAGES_AHEAD);
+        let (kube, request, path, buffers) = (
+            kube.clone(),
+            request.to_owned(),
+            path.to_owned(),
+            buffers.clone(),
+        );
+        let task = tokio::spawn(async move {
+            loop {
+                let mut page = buffers.take();
+                let fetched = kube
+                    .list_page(&request, &path, limit, token.as_deref(), &mut page)
+                    .await;
+                // After a failed fetch, or a page that looks like the last, nothing is guessed.
+                let next = match fetched {
+                    Ok(()) => objects::peek_continue(&page),
+                    Err(_) => None,
+                };
+                let fetched = Fetched {
+                    token: std::mem::replace(&mut token, next),
+                    page: fetched.map(|()| page),
+                };
+                if sender.send(fetched).await.is_err() || token.is_none() {
+                    return;
+                }
+            }
+        });
+        Fetcher { pages, task }
+    }
+
+    /// The next page; `None` once the fetcher has stopped.
+    async fn next(&mut self) -> Option<Fetched> {
+        self.pages.recv().await
+    }
+}
+
+impl Drop for Fetcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Decodes a page on the runtime's blocking pool, so that fetching goes on meanwhile.
+/// Returns the page for reuse, and the tally with the page's objects added.
 async fn decode_blocking<T: KindTally>(
-    mut decoding: Decoding<T>,
-) -> (Decoding<T>, json::Result<objects::PageMeta>) {
+    page: Vec<u8>,
+    mut tally: T,
+) -> (Vec<u8>, (T, json::Result<objects::PageMeta>)) {
     let decoding = tokio::task::spawn_blocking(move || {
-        let decoded = objects::decode_page(&decoding.page, &mut decoding.tally);
-        (decoding, decoded)
+        let decoded = objects::decode_page(&page, &mut tally);
+        (page, (tally, decoded))
     });
     match decoding.await {
         Ok(done) => done,

@@ -314,6 +314,7 @@ impl<'a> Reader<'a> {
         Err(Error::at(self.at, expected))
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.at) {
             self.at += 1;
@@ -461,6 +462,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes between a string's quotes, as written.
+    #[inline(always)]
     fn raw_string(&mut self) -> Result<&'a [u8]> {
         if self.bytes.get(self.at) != Some(&b'"') {
             return self.error(Expected::String);

@@ -99,7 +99,8 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A connection to the API server.
+/// A connection to the API server; clones share it.
+#[derive(Clone)]
 pub struct Kube {
     client: kube::Client,
     server: String,
@@ -188,16 +189,9 @@ impl Kube {
         continue_token: Option<&str>,
         page: &mut Vec<u8>,
     ) -> Result<()> {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("limit", &limit.to_string());
-        if let Some(token) = continue_token {
-            query.append_pair("continue", token);
-        }
-        let uri = Uri::try_from(format!("{path}?{}", query.finish())).map_err(|source| {
-            Error::Request {
-                request: request.to_owned(),
-                source: source.into(),
-            }
+        let uri = list_uri(path, limit, continue_token).map_err(|source| Error::Request {
+            request: request.to_owned(),
+            source: source.into(),
         })?;
         let response = self.send(request, &Method::GET, &uri, None).await?;
         read_body(request, response, page).await
@@ -263,6 +257,21 @@ impl Kube {
         read_body(request, response, &mut bytes).await?;
         serde_json::from_slice(&bytes).map_err(decode)
     }
+}
+
+/// A list request's URI. (Its own function: the query builder must not live across an
+/// `await`, as it is not `Send`.)
+fn list_uri(
+    path: &str,
+    limit: u32,
+    continue_token: Option<&str>,
+) -> Result<Uri, http::uri::InvalidUri> {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("limit", &limit.to_string());
+    if let Some(token) = continue_token {
+        query.append_pair("continue", token);
+    }
+    Uri::try_from(format!("{path}?{}", query.finish()))
 }
 
 /// One attempt of a request; JSON when it has a body.

@@ -101,6 +101,53 @@ fn lists_are_paginated_with_the_page_size_and_counted_once() {
     }
 }
 
+/// Each next page is fetched with the token read off the end of the page before it, while
+/// that page is decoded. In a typed List the end of a page is its last items, and here they
+/// hold a "continue" key of their own: the guess is wrong, the page fetched with it is
+/// dropped, and the right one fetched. Nothing is counted twice or missed.
+#[test]
+fn a_wrong_guess_at_the_next_page_is_dropped_and_the_right_page_fetched() {
+    const WRONG: &str = "bm90LWEtdG9rZW4="; // base64 of "not-a-token"
+    let kube = FakeKube::start();
+    kube.typed_lists();
+    for i in 0..250 {
+        // The last page has no such key, so nothing is guessed after it.
+        let trap = if i < 200 {
+            format!(r#","zz":{{"continue":"{WRONG}"}}"#)
+        } else {
+            String::new()
+        };
+        kube.add_raw(
+            "tasks",
+            &format!(
+                r#"{{"apiVersion":"axon.io/v1alpha1","kind":"Task","metadata":{{"name":"t{i}","namespace":"ns-{}"}},"spec":{{"type":"codex"}},"status":{{"phase":"Succeeded"}}{trap}}}"#,
+                i % 3
+            ),
+        );
+    }
+    let (report, _) = report_of(&kube, &["--page-size", "100"]);
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 250, "byType": {"codex": 250}, "byPhase": {"Succeeded": 250}})
+    );
+    assert_eq!(report["scale"], json!({"namespaces": 3}));
+    let task_lists: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/tasks?"))
+        .map(|r| {
+            if r.ends_with(&format!("continue={}", WRONG.replace('=', "%3D"))) {
+                "guess".to_owned()
+            } else if r.contains("continue=") {
+                "next".to_owned()
+            } else {
+                "first".to_owned()
+            }
+        })
+        .collect();
+    assert_eq!(task_lists, ["first", "guess", "next", "guess", "next"]);
+}
+
 #[test]
 fn the_default_page_size_is_500() {
     let kube = FakeKube::start();

@@ -118,6 +118,8 @@ pub struct State {
     interference: Vec<(Route, Interference)>,
     requests: Vec<Received>,
     unexpected: Vec<String>,
+    /// Lists laid out as typed lists are (metadata first) instead of as unstructured ones.
+    typed_lists: bool,
 }
 
 impl State {
@@ -162,6 +164,7 @@ impl FakeKube {
             interference: Vec::new(),
             requests: Vec::new(),
             unexpected: Vec::new(),
+            typed_lists: false,
         }));
         let handler_state = state.clone();
         let server = Server::start(
@@ -217,6 +220,12 @@ impl FakeKube {
             .get_mut(plural)
             .unwrap()
             .push(item.to_owned());
+        self
+    }
+
+    /// Serves lists laid out as typed lists (`metadata` before `items`).
+    pub fn typed_lists(&self) -> &Self {
+        self.state.lock().unwrap().typed_lists = true;
         self
     }
 
@@ -543,11 +552,18 @@ fn list(state: &State, plural: &str, query: &HashMap<String, String>) -> Respons
         metadata["remainingItemCount"] = json!(items.len() - end);
     }
     let kind = kind_of(plural);
-    // Custom resources are served as unstructured lists: keys sorted, metadata last.
-    let body = format!(
-        r#"{{"apiVersion":"axon.io/v1alpha1","items":[{}],"kind":"{kind}List","metadata":{metadata}}}"#,
-        items[offset.min(items.len())..end].join(",")
-    );
+    let items = items[offset.min(items.len())..end].join(",");
+    // Custom resources are served as unstructured lists: keys sorted, metadata last. Typed
+    // lists put metadata first.
+    let body = if state.typed_lists {
+        format!(
+            r#"{{"kind":"{kind}List","apiVersion":"axon.io/v1alpha1","metadata":{metadata},"items":[{items}]}}"#
+        )
+    } else {
+        format!(
+            r#"{{"apiVersion":"axon.io/v1alpha1","items":[{items}],"kind":"{kind}List","metadata":{metadata}}}"#
+        )
+    };
     json_response(200, &body)
 }
 
