@@ -33,7 +33,8 @@ pub const API_BACKOFF: Backoff = Backoff {
 const API_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The largest list page kept in memory. Far above a normal page (500 Tasks of ~3 KB is
-/// 1.5 MB), and low enough that two pages fit the chart's 64 MiB limit with room to spare.
+/// 1.5 MB), and low enough that the three pages a list holds at most (`collect::list`) fit
+/// the chart's 64 MiB limit with room to spare.
 /// A larger page is fetched again with half the limit.
 pub const MAX_PAGE_BYTES: usize = 8 << 20;
 
