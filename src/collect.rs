@@ -199,11 +199,10 @@ async fn list<T: KindTally>(
             };
             pages += 1;
             let bytes = page.len();
-            let (page, decoded) = decode_blocking(page, tally).await;
-            buffers.give_back(page);
-            let (done, meta) = decoded;
-            tally = done;
-            let meta = meta.map_err(|source| Error::Decode {
+            let decoded = decode_blocking(page, tally).await;
+            buffers.give_back(decoded.page);
+            tally = decoded.tally;
+            let meta = decoded.meta.map_err(|source| Error::Decode {
                 crd: crd.clone(),
                 page: pages,
                 source,
@@ -320,18 +319,22 @@ impl Drop for Fetcher {
     }
 }
 
-/// Decodes a page on the runtime's blocking pool, so that fetching goes on meanwhile.
-/// Returns the page for reuse, and the tally with the page's objects added.
-async fn decode_blocking<T: KindTally>(
+/// A decoded page: its buffer, for reuse; the tally, with the page's objects added; and
+/// what the page says about itself.
+struct Decoded<T> {
     page: Vec<u8>,
-    mut tally: T,
-) -> (Vec<u8>, (T, json::Result<objects::PageMeta>)) {
+    tally: T,
+    meta: json::Result<objects::PageMeta>,
+}
+
+/// Decodes a page on the runtime's blocking pool, so that fetching goes on meanwhile.
+async fn decode_blocking<T: KindTally>(page: Vec<u8>, mut tally: T) -> Decoded<T> {
     let decoding = tokio::task::spawn_blocking(move || {
-        let decoded = objects::decode_page(&page, &mut tally);
-        (page, (tally, decoded))
+        let meta = objects::decode_page(&page, &mut tally);
+        Decoded { page, tally, meta }
     });
     match decoding.await {
-        Ok(done) => done,
+        Ok(decoded) => decoded,
         // A panic while decoding is a bug: let it surface as one.
         Err(e) => std::panic::resume_unwind(e.into_panic()),
     }
