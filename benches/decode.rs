@@ -1,6 +1,7 @@
 //! The page decoder alone: one page of 500 Tasks as the scale benchmark's fake API serves
-//! them, decoded again and again on one thread; prints the best round. Under callgrind
-//! (`ROUNDS=1 ITERS=5`) it gives the instructions per page quoted in BENCHMARKS.md.
+//! them, decoded again and again on one thread; prints the best round. Under callgrind, the
+//! difference between an `ITERS=15` and an `ITERS=5` run (`ROUNDS=1`), divided by 10, is
+//! the instructions per page quoted in BENCHMARKS.md.
 
 // Only the object generator is used here, not the ground truth.
 #[allow(dead_code)]
@@ -15,7 +16,7 @@ use generate::{Cluster, Kind};
 
 const TASKS_PER_PAGE: u64 = 500;
 
-/// Does what the reporter's tally does with each Task, so that nothing is optimized away.
+/// Roughly what the reporter's tally does with each Task, so that nothing is optimized away.
 #[derive(Default)]
 struct Counts {
     tasks: u64,
