@@ -50,6 +50,14 @@ fn report_of(kube: &FakeKube, args: &[&str]) -> (serde_json::Value, crate::suppo
     (normalized(&sent[0].body), run)
 }
 
+/// The Task list requests the fake API received, in order.
+fn task_lists(kube: &FakeKube) -> Vec<String> {
+    kube.requests()
+        .into_iter()
+        .filter(|r| r.contains("/tasks?"))
+        .collect()
+}
+
 #[test]
 fn an_empty_cluster_reports_zeros() {
     let kube = FakeKube::start();
@@ -85,11 +93,7 @@ fn lists_are_paginated_with_the_page_size_and_counted_once() {
         json!({"total": 1234, "byType": {"codex": 1234}, "byPhase": {"Succeeded": 1234}})
     );
     assert_eq!(report["scale"], json!({"namespaces": 7}));
-    let task_lists: Vec<String> = kube
-        .requests()
-        .into_iter()
-        .filter(|r| r.contains("/tasks?"))
-        .collect();
+    let task_lists = task_lists(&kube);
     assert_eq!(task_lists.len(), 13);
     assert_eq!(task_lists[0], "GET /apis/axon.io/v1alpha1/tasks?limit=100");
     for (i, later) in task_lists[1..].iter().enumerate() {
@@ -131,17 +135,15 @@ fn a_wrong_guess_at_the_next_page_is_dropped_and_the_right_page_fetched() {
         json!({"total": 250, "byType": {"codex": 250}, "byPhase": {"Succeeded": 250}})
     );
     assert_eq!(report["scale"], json!({"namespaces": 3}));
-    let task_lists: Vec<String> = kube
-        .requests()
-        .into_iter()
-        .filter(|r| r.contains("/tasks?"))
+    let task_lists: Vec<&str> = task_lists(&kube)
+        .iter()
         .map(|r| {
             if r.ends_with(&format!("continue={}", WRONG.replace('=', "%3D"))) {
-                "guess".to_owned()
+                "guess"
             } else if r.contains("continue=") {
-                "next".to_owned()
+                "next"
             } else {
-                "first".to_owned()
+                "first"
             }
         })
         .collect();
