@@ -116,12 +116,17 @@ pub async fn aggregate(kube: &Kube, api: &Api, page_size: u32) -> Result<Aggrega
 /// page over [`kube::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
 /// empty tally when the CRD is not installed.
 ///
-/// Pipelined: a [`Fetcher`] runs ahead, fetching each next page with the token read off the
-/// end of the page before it ([`objects::peek_continue`]), while pages are decoded on a
-/// blocking thread. The API server, the fetch and the decode all work at the same time, and
-/// neither side waits for the other page by page. The decoded token has the final word: a
-/// page fetched under any other token is dropped and the fetcher restarted at the right
-/// one. At most [`PAGES_AHEAD`] + 2 pages are in memory.
+/// Pipelined: a [`Fetcher`] task runs ahead, requesting each next page with the token read
+/// off the end of the page before it ([`objects::peek_continue`]), so the API server
+/// produces page k+1 while page k is decoded. The decoded token has the final word: a page
+/// fetched under any other token is dropped and the fetcher restarted at the right one.
+/// At most [`PAGES_AHEAD`] + 2 pages are in memory.
+///
+/// Pages are decoded right here, on the runtime's one thread, not on a thread of their
+/// own. While a page is decoded (0.6–0.7 ms for 500 Tasks) the next one collects in the
+/// socket's kernel buffer, and the fetcher reads it in a few large reads as soon as the
+/// decoder awaits. Against decoding on a thread of its own, that measured 12–16% less CPU
+/// and 9–13% less wall time (BENCHMARKS.md): fewer wake-ups, and no page crossing cores.
 async fn list<T: KindTally>(
     kube: &Kube,
     api: &Api,
@@ -199,10 +204,12 @@ async fn list<T: KindTally>(
             };
             pages += 1;
             let bytes = page.len();
-            let decoded = decode_blocking(page, tally).await;
-            buffers.give_back(decoded.page);
-            tally = decoded.tally;
-            let meta = decoded.meta.map_err(|source| Error::Decode {
+            // One turn for the fetcher (and the client's tasks under it) first, so that the
+            // request for the next page is on the wire before this thread is busy.
+            tokio::task::yield_now().await;
+            let meta = objects::decode_page(&page, &mut tally);
+            buffers.give_back(page);
+            let meta = meta.map_err(|source| Error::Decode {
                 crd: crd.clone(),
                 page: pages,
                 source,
@@ -319,29 +326,8 @@ impl Drop for Fetcher {
     }
 }
 
-/// A decoded page: its buffer, for reuse; the tally, with the page's objects added; and
-/// what the page says about itself.
-struct Decoded<T> {
-    page: Vec<u8>,
-    tally: T,
-    meta: json::Result<objects::PageMeta>,
-}
-
-/// Decodes a page on the runtime's blocking pool, so that fetching goes on meanwhile.
-async fn decode_blocking<T: KindTally>(page: Vec<u8>, mut tally: T) -> Decoded<T> {
-    let decoding = tokio::task::spawn_blocking(move || {
-        let meta = objects::decode_page(&page, &mut tally);
-        Decoded { page, tally, meta }
-    });
-    match decoding.await {
-        Ok(decoded) => decoded,
-        // A panic while decoding is a bug: let it surface as one.
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 /// A tally of one kind's objects: what every kind counts, plus its own fields.
-trait KindTally: Tally + Default + Send + 'static {
+trait KindTally: Tally + Default {
     fn common(&self) -> &Common;
 }
 

@@ -79,8 +79,8 @@ pub enum Outcome {
     Disabled,
 }
 
-/// Runs one report. A current-thread runtime is enough: requests go one at a time, and the
-/// CPU-heavy part, decoding list pages, runs on the runtime's blocking pool (`collect`).
+/// Runs one report on a current-thread runtime: requests go one at a time, and decoding
+/// list pages, the CPU-heavy part, is cheapest on that same thread (`collect::list`).
 pub fn run(config: &Config) -> Result<Outcome> {
     if let Some(reason) = config.disabled_by {
         info!("telemetry is disabled because {reason}: nothing is collected or sent");
