@@ -152,61 +152,58 @@ impl Postgres {
     }
 
     pub async fn latest_reports(&self, from: Date, to: Date) -> Result<Vec<String>> {
-        let (from, to) = (from.to_string(), to.to_string());
-        self.run("read", |c| {
-            let (from, to) = (from.clone(), to.clone());
-            async move {
-                let rows = c
-                    .client
-                    .query(
-                        "SELECT report::text FROM (
-                            SELECT report, ROW_NUMBER() OVER (PARTITION BY installation_id ORDER BY day DESC) AS n
-                            FROM reports WHERE day >= $1::text::date AND day <= $2::text::date
-                         ) latest WHERE n = 1",
-                        &[&from, &to],
-                    )
-                    .await?;
-                Ok(rows.iter().map(|r| r.get(0)).collect())
-            }
-        })
+        self.read_days(
+            from,
+            to,
+            "SELECT report::text FROM (
+                SELECT report, ROW_NUMBER() OVER (PARTITION BY installation_id ORDER BY day DESC) AS n
+                FROM reports WHERE day >= $1::text::date AND day <= $2::text::date
+             ) latest WHERE n = 1",
+            |rows| rows.iter().map(|r| r.get(0)).collect(),
+        )
         .await
     }
 
     /// (day, installations) rows, as the database returns them.
     pub async fn daily_actives(&self, from: Date, to: Date) -> Result<Vec<(String, i64)>> {
-        let (from, to) = (from.to_string(), to.to_string());
-        self.run("read", |c| {
-            let (from, to) = (from.clone(), to.clone());
-            async move {
-                let rows = c
-                    .client
-                    .query(
-                        "SELECT day::text, COUNT(*) FROM reports
-                             WHERE day >= $1::text::date AND day <= $2::text::date
-                             GROUP BY day ORDER BY day",
-                        &[&from, &to],
-                    )
-                    .await?;
-                Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-            }
-        })
+        self.read_days(
+            from,
+            to,
+            "SELECT day::text, COUNT(*) FROM reports
+                 WHERE day >= $1::text::date AND day <= $2::text::date
+                 GROUP BY day ORDER BY day",
+            |rows| rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        )
         .await
     }
 
     pub async fn active_installations(&self, from: Date, to: Date) -> Result<i64> {
+        self.read_days(
+            from,
+            to,
+            "SELECT COUNT(DISTINCT installation_id) FROM reports
+                 WHERE day >= $1::text::date AND day <= $2::text::date",
+            // COUNT answers exactly one row.
+            |rows| rows.first().map_or(0, |r| r.get(0)),
+        )
+        .await
+    }
+
+    /// Runs `sql`, a read over the days `from` ($1) to `to` ($2) inclusive, and turns its
+    /// rows into the answer with `answer`.
+    async fn read_days<T>(
+        &self,
+        from: Date,
+        to: Date,
+        sql: &'static str,
+        answer: fn(&[tokio_postgres::Row]) -> T,
+    ) -> Result<T> {
         let (from, to) = (from.to_string(), to.to_string());
         self.run("read", |c| {
             let (from, to) = (from.clone(), to.clone());
             async move {
-                let row = c
-                    .client
-                    .query_one(
-                        "SELECT COUNT(DISTINCT installation_id) FROM reports
-                             WHERE day >= $1::text::date AND day <= $2::text::date",
-                        &[&from, &to],
-                    )
-                    .await?;
-                Ok(row.get(0))
+                let rows = c.client.query(sql, &[&from, &to]).await?;
+                Ok(answer(&rows))
             }
         })
         .await
