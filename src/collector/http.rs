@@ -161,7 +161,7 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
         debug!("rejected a report: {}", reason.label());
         response
     };
-    if let Err(wait) = state.limiter.check(client, Instant::now()) {
+    if let Err(wait) = state.limiter.check(client, (state.clock)()) {
         return reject(Reason::RateLimited, rate_limited(wait));
     }
     if !is_json(request.headers()) {
@@ -282,7 +282,7 @@ async fn read(
     request: &Request<Incoming>,
     route: Route,
 ) -> Response<Body> {
-    if let Err(wait) = state.limiter.check(client, Instant::now()) {
+    if let Err(wait) = state.limiter.check(client, (state.clock)()) {
         return rate_limited(wait);
     }
     if let Some(refusal) = refusal(state.read_token.as_deref(), request.headers()) {

@@ -1,11 +1,17 @@
 //! Per-client rate limit for the collector: a token bucket per client address, in memory
 //! only (never stored, never logged). IPv6 clients are keyed by their /64, the block one
 //! host can rotate addresses within.
+//!
+//! Time comes from the collector's one clock (`Clock`), which tests freeze, so that a
+//! `Retry-After` does not depend on how fast the machine runs the test. While the wall
+//! clock steps back, buckets do not refill.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use jiff::Timestamp;
 
 /// Buckets kept before idle ones are dropped: bounds memory whoever connects.
 const MAX_CLIENTS: usize = 100_000;
@@ -18,7 +24,7 @@ pub struct RateLimiter {
 
 struct Bucket {
     tokens: f64,
-    updated: Instant,
+    updated: Timestamp,
 }
 
 impl RateLimiter {
@@ -30,7 +36,7 @@ impl RateLimiter {
     }
 
     /// `Err(retry_after)` when `client` has used its requests for now.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn check(&self, client: IpAddr, now: Timestamp) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -61,8 +67,9 @@ impl RateLimiter {
 }
 
 impl Bucket {
-    fn level(&self, now: Instant, per_second: f64, capacity: f64) -> f64 {
-        let refill = now.saturating_duration_since(self.updated).as_secs_f64() * per_second;
+    fn level(&self, now: Timestamp, per_second: f64, capacity: f64) -> f64 {
+        let elapsed = now.duration_since(self.updated).as_secs_f64().max(0.0);
+        let refill = elapsed * per_second;
         (self.tokens + refill).min(capacity)
     }
 }
@@ -87,17 +94,20 @@ mod tests {
     #[test]
     fn a_client_gets_its_burst_then_waits_for_a_token() {
         let limiter = RateLimiter::new(3);
-        let t0 = Instant::now();
+        let t0 = Timestamp::now();
         let client: IpAddr = "192.0.2.7".parse().unwrap();
         for _ in 0..3 {
             assert_eq!(limiter.check(client, t0), Ok(()));
         }
         assert_eq!(limiter.check(client, t0), Err(Duration::from_secs(20)));
         assert_eq!(
-            limiter.check(client, t0 + Duration::from_secs(5)),
+            limiter.check(client, t0 + jiff::SignedDuration::from_secs(5)),
             Err(Duration::from_secs(15))
         );
-        assert_eq!(limiter.check(client, t0 + Duration::from_secs(20)), Ok(()));
+        assert_eq!(
+            limiter.check(client, t0 + jiff::SignedDuration::from_secs(20)),
+            Ok(())
+        );
         let other: IpAddr = "192.0.2.8".parse().unwrap();
         assert_eq!(limiter.check(other, t0), Ok(()));
     }
@@ -105,7 +115,7 @@ mod tests {
     #[test]
     fn ipv6_clients_share_their_64() {
         let limiter = RateLimiter::new(1);
-        let t0 = Instant::now();
+        let t0 = Timestamp::now();
         assert_eq!(
             limiter.check("2001:db8:1:2::1".parse().unwrap(), t0),
             Ok(())
@@ -124,7 +134,7 @@ mod tests {
     #[test]
     fn zero_turns_the_limit_off() {
         let limiter = RateLimiter::new(0);
-        let t0 = Instant::now();
+        let t0 = Timestamp::now();
         for _ in 0..1000 {
             assert_eq!(limiter.check("192.0.2.7".parse().unwrap(), t0), Ok(()));
         }

@@ -1,11 +1,13 @@
 //! Test support: a fake Kubernetes API, a mock report endpoint, object fixtures, the
-//! reporter as a hermetic command, the collector in-process, and a real PostgreSQL server.
+//! reporter as a hermetic command, the collector in-process, a real PostgreSQL server, and
+//! headless Chromium over the DevTools protocol.
 //! `examples/demo.rs` reuses the fake API and fixtures.
 
 #![allow(dead_code)]
 
-// Integration tests only (`cfg(test)`): it needs the binary path Cargo gives them.
+pub mod chromium;
 pub mod collector;
+// Integration tests only (`cfg(test)`): it needs the binary path Cargo gives them.
 #[cfg(test)]
 pub mod command;
 pub mod endpoint;
