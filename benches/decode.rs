@@ -35,7 +35,11 @@ impl Tally for Counts {
         self.by_type[agent.map_or(7, |a| a as usize)] += 1;
         let status = task.status.present().unwrap_or_default();
         self.by_phase[status.phase.present().map_or(7, |p| p as usize)] += 1;
-        if let Some(cost) = status.results.present().and_then(|r| r.cost_usd.present()) {
+        if let Some(cost) = status
+            .results
+            .present()
+            .and_then(|r| r.usage().cost_usd.present())
+        {
             self.cost += cost.0;
         }
         if let Some(namespace) = task.metadata.present().and_then(|m| m.namespace.present()) {

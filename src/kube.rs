@@ -210,6 +210,19 @@ impl Kube {
         Ok(info.git_version)
     }
 
+    /// Every `group/version` the API server serves, from discovery (`GET /apis`, which
+    /// every authenticated client may read).
+    pub async fn served_group_versions(&self) -> Result<Vec<String>> {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList;
+        let request = "discovering the served API groups";
+        let groups: APIGroupList = self.json(request, Method::GET, "/apis", None).await?;
+        Ok(groups
+            .groups
+            .into_iter()
+            .flat_map(|g| g.versions.into_iter().map(|v| v.group_version))
+            .collect())
+    }
+
     /// Reads a ConfigMap; `None` when it does not exist.
     pub async fn get_config_map(&self, namespace: &str, name: &str) -> Result<Option<ConfigMap>> {
         let request = format!("reading ConfigMap {namespace}/{name}");

@@ -18,7 +18,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod axon;
+pub mod api;
 pub mod backoff;
 pub mod cli;
 pub mod collect;
@@ -52,6 +52,8 @@ pub enum Error {
     Connect(#[source] kube::Error),
     #[error("cannot prepare to send the report")]
     SendSetup(#[source] send::SetupError),
+    #[error("could not discover which API groups the cluster serves")]
+    Discovery(#[source] kube::Error),
     #[error("could not get the installation ID")]
     Identity(#[source] Box<identity::Error>),
     #[error("could not collect the report")]
@@ -195,7 +197,8 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
     let id = identity::get_or_create(&store, &config.namespace, config.dry_run)
         .await
         .map_err(|e| Error::Identity(Box::new(e)))?;
-    let aggregates = collect::aggregate(kube, &axon::AXON, config.page_size)
+    let apis = served_apis(kube).await?;
+    let aggregates = collect::aggregate(kube, &apis, config.page_size)
         .await
         .map_err(|e| Error::Collect(Box::new(e)))?;
     // Last: when the API server is down, the steps above already failed with the reason.
@@ -215,11 +218,36 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
         k8s_version,
         // Whole seconds: sub-second precision says nothing and helps fingerprinting.
         timestamp: Timestamp::from_second(now.as_second()).unwrap_or(now),
+        api: Some(apis.iter().map(api::Api::id).collect()),
         tasks: aggregates.tasks,
+        task_spawners: Some(aggregates.task_spawners),
+        sessions: Some(aggregates.sessions),
+        worker_pools: Some(aggregates.worker_pools),
         features: aggregates.features,
         scale: aggregates.scale,
         usage: aggregates.usage,
     })
+}
+
+/// The operator's API versions to read: for each group the cluster serves, its best
+/// version ([`api::choose`]).
+async fn served_apis(kube: &Kube) -> Result<Vec<api::Api>> {
+    let served = kube
+        .served_group_versions()
+        .await
+        .map_err(Error::Discovery)?;
+    let apis =
+        api::choose(|group, version| served.iter().any(|gv| *gv == format!("{group}/{version}")));
+    if apis.is_empty() {
+        warn!(
+            "the cluster serves neither axon.io nor kelos.dev: Axon (Kelos) is not installed, or its CRDs \
+             are missing; reporting zero objects"
+        );
+    }
+    for api in &apis {
+        info!("reading the operator's objects from {}", api.id());
+    }
+    Ok(apis)
 }
 
 /// An error and its causes on one line, skipping a cause its parent already quotes.

@@ -6,11 +6,10 @@
 //! (`json`). A field with an unexpected JSON type marks its object as malformed instead of
 //! failing the page: one bad object costs one object.
 
-use std::collections::BTreeSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use crate::json::{self, Kind, Reader};
-use crate::report::{AgentType, Phase, SourceType};
+use crate::report::{AgentType, Phase, SessionPhase, SpawnerSource, WorkerPoolPhase};
 
 /// A field as found in an object.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -73,6 +72,15 @@ fn text<T>(reader: &mut Reader<'_>, map: impl FnOnce(&str) -> T) -> json::Result
     }
 }
 
+/// A string-valued field where `""` means unset, as in Go's API types.
+fn non_empty<T>(reader: &mut Reader<'_>, map: impl FnOnce(&str) -> T) -> json::Result<Field<T>> {
+    Ok(match text(reader, |s| (!s.is_empty()).then(|| map(s)))? {
+        Field::Present(Some(value)) => Field::Present(value),
+        Field::Present(None) | Field::Absent => Field::Absent,
+        Field::WrongType => Field::WrongType,
+    })
+}
+
 /// A value of the wrong type, or null: skipped.
 fn other<T>(reader: &mut Reader<'_>, kind: Kind) -> json::Result<Field<T>> {
     reader.skip()?;
@@ -105,19 +113,38 @@ macro_rules! leaf {
     )*};
 }
 
-leaf!(NamespaceHash, AgentType, Phase, Decimal, When);
+leaf!(
+    NamespaceHash,
+    Hashed,
+    AgentType,
+    Phase,
+    SessionPhase,
+    WorkerPoolPhase,
+    Decimal,
+    Count,
+    When
+);
 
 /// An object's `.metadata`.
 #[derive(Debug, Default)]
 pub struct Metadata {
     pub namespace: Field<NamespaceHash>,
+    pub name: Field<Hashed>,
+    pub uid: Field<Hashed>,
 }
-well_typed!(Metadata { namespace });
+well_typed!(Metadata {
+    namespace,
+    name,
+    uid
+});
 
 impl Object for Metadata {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
         match key {
-            b"namespace" => self.namespace = text(reader, NamespaceHash::of)?,
+            // `""` is no namespace.
+            b"namespace" => self.namespace = non_empty(reader, NamespaceHash::of)?,
+            b"name" => self.name = non_empty(reader, Hashed::of)?,
+            b"uid" => self.uid = non_empty(reader, Hashed::of)?,
             _ => reader.skip()?,
         }
         Ok(())
@@ -132,14 +159,25 @@ impl NamespaceHash {
     pub fn of(namespace: &str) -> NamespaceHash {
         // A 64-bit hash: a collision among even a million namespaces has odds below 1e-7,
         // and the count is the only thing that leaves.
-        let mut hasher = DefaultHasher::new();
-        namespace.hash(&mut hasher);
-        NamespaceHash(hasher.finish())
+        NamespaceHash(Hashed::of(namespace).0)
     }
 }
 
-/// A usage value: a decimal string as Axon writes it, or a bare JSON number. Range checks
-/// happen where the value is summed.
+/// A name or UID, kept only as a hash: enough to match a Task with its WorkerPool or its
+/// TaskRecord, never enough to print it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Hashed(pub u64);
+
+impl Hashed {
+    pub fn of(text: &str) -> Hashed {
+        let mut hasher = DefaultHasher::new();
+        text.hash(&mut hasher);
+        Hashed(hasher.finish())
+    }
+}
+
+/// A usage value: a decimal string as the agents write it into `.status.results`, or a
+/// bare JSON number. Range checks happen where the value is summed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Decimal(pub f64);
 
@@ -153,9 +191,100 @@ impl Decimal {
         };
         Ok(number.map_or(Field::WrongType, |n| Field::Present(Decimal(n))))
     }
+
+    /// A Kubernetes quantity (`.status.usage.costUSD`): a string such as `"1250m"`,
+    /// `"12300u"`, `"1.5"` or `"1e3"`, or a JSON number (the CRD says int-or-string).
+    fn read_quantity(reader: &mut Reader<'_>) -> json::Result<Field<Decimal>> {
+        let number = match reader.peek()? {
+            Kind::String => quantity(&reader.string()?),
+            Kind::Number => reader.number()?.parse().ok(),
+            kind => return other(reader, kind),
+        };
+        Ok(number.map_or(Field::WrongType, |n| Field::Present(Decimal(n))))
+    }
 }
 
-/// A Task, as the report sees it.
+/// The value of a Kubernetes quantity string: a decimal number with an optional SI
+/// (`n`, `u`, `m`, `k`, `M`, `G`, `T`, `P`, `E`), binary (`Ki` … `Ei`) or exponent
+/// (`e3`, `E-2`) suffix, as apimachinery's `ParseQuantity` accepts it.
+pub fn quantity(text: &str) -> Option<f64> {
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(number_end);
+    let digits = number.trim_start_matches(['+', '-']);
+    let shaped = number.len() - digits.len() <= 1
+        && digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().filter(|&b| b == b'.').count() <= 1
+        && !digits.contains(['+', '-']);
+    if !shaped {
+        return None;
+    }
+    let scale = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        exponent => {
+            let power = exponent.strip_prefix(['e', 'E'])?;
+            let digits = power.trim_start_matches(['+', '-']);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            10f64.powi(power.parse().ok()?)
+        }
+    };
+    Some(number.parse::<f64>().ok()? * scale)
+}
+
+/// A replica count: a whole, non-negative JSON number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Count(pub u64);
+
+impl Count {
+    fn read(reader: &mut Reader<'_>) -> json::Result<Field<Count>> {
+        match reader.peek()? {
+            Kind::Number => Ok(reader
+                .number()?
+                .parse::<u64>()
+                .map_or(Field::WrongType, |n| Field::Present(Count(n)))),
+            kind => other(reader, kind),
+        }
+    }
+}
+
+/// Implements [`Object`] for a struct whose members are each read by one function.
+macro_rules! members {
+    ($ty:ty { $($key:literal => $field:ident: $read:expr),* $(,)? }) => {
+        impl Object for $ty {
+            fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
+                match key {
+                    $($key => self.$field = $read(reader)?,)*
+                    _ => reader.skip()?,
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+fn agent_type(reader: &mut Reader<'_>) -> json::Result<Field<AgentType>> {
+    text(reader, AgentType::from_api)
+}
+
+/// A Task, as the report sees it, in any version: `v1alpha1` has only `.spec.type`.
 #[derive(Debug, Default)]
 pub struct Task {
     pub metadata: Field<Metadata>,
@@ -167,73 +296,122 @@ well_typed!(Task {
     spec,
     status
 });
-
-impl Object for Task {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"metadata" => self.metadata = object(reader)?,
-            b"spec" => self.spec = object(reader)?,
-            b"status" => self.status = object(reader)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
-}
+members!(Task {
+    b"metadata" => metadata: object,
+    b"spec" => spec: object,
+    b"status" => status: object,
+});
 
 #[derive(Debug, Default)]
 pub struct TaskSpec {
-    /// `.spec.type`.
+    /// `.spec.type`: the only one in `v1alpha1`, deprecated in `v1alpha2`.
+    pub agent: Field<AgentType>,
+    /// `v1alpha2` `.spec.worker`.
+    pub worker: Field<Worker>,
+    /// `v1alpha2` `.spec.workerPoolRef`.
+    pub pool: Field<PoolRef>,
+}
+well_typed!(TaskSpec {
+    agent,
+    worker,
+    pool
+});
+members!(TaskSpec {
+    b"type" => agent: agent_type,
+    b"worker" => worker: object,
+    b"workerPoolRef" => pool: object,
+});
+
+/// `.spec.worker` of a Task, WorkerPool or Session: only its type is read.
+#[derive(Debug, Default)]
+pub struct Worker {
     pub agent: Field<AgentType>,
 }
-well_typed!(TaskSpec { agent });
+well_typed!(Worker { agent });
+members!(Worker { b"type" => agent: agent_type });
 
-impl Object for TaskSpec {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"type" => self.agent = text(reader, AgentType::from_api)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
+/// `.spec.workerPoolRef`: the pool's name, in the Task's namespace.
+#[derive(Debug, Default)]
+pub struct PoolRef {
+    pub name: Field<Hashed>,
 }
+well_typed!(PoolRef { name });
+members!(PoolRef { b"name" => name: |r| non_empty(r, Hashed::of) });
 
 #[derive(Debug, Default)]
 pub struct TaskStatus {
     pub phase: Field<Phase>,
     pub results: Field<Results>,
+    /// `v1alpha2` `.status.usage`.
+    pub usage: Field<Usage>,
 }
-well_typed!(TaskStatus { phase, results });
+well_typed!(TaskStatus {
+    phase,
+    results,
+    usage
+});
+members!(TaskStatus {
+    b"phase" => phase: |r| text(r, Phase::from_api),
+    b"results" => results: object,
+    b"usage" => usage: object,
+});
 
-impl Object for TaskStatus {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"phase" => self.phase = text(reader, Phase::from_api)?,
-            b"results" => self.results = object(reader)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
-}
-
-/// `.status.results`: only the three usage keys are read; a bad usage value is a skipped
-/// value, not a malformed Task, so none of them is checked here.
-#[derive(Debug, Default)]
-pub struct Results {
+/// Usage values, however they were written: cost in US dollars, token counts. A bad usage
+/// value is a skipped value, not a malformed object, so none of them is checked here.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
     pub cost_usd: Field<Decimal>,
     pub input_tokens: Field<Decimal>,
     pub output_tokens: Field<Decimal>,
+}
+well_typed!(Usage {});
+// `.status.usage` and a TaskRecord's `.spec.usage`.
+members!(Usage {
+    b"costUSD" => cost_usd: Decimal::read_quantity,
+    b"inputTokens" => input_tokens: Decimal::read,
+    b"outputTokens" => output_tokens: Decimal::read,
+});
+
+/// `.status.results`: only the usage keys are read. The agents write them hyphenated; the
+/// underscore spellings (which only Kelos' own telemetry reads) count only when the
+/// hyphenated key is absent, so a value never counts twice.
+#[derive(Debug, Default)]
+pub struct Results {
+    hyphenated: Usage,
+    underscored: Usage,
 }
 well_typed!(Results {});
 
 impl Object for Results {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
         match key {
-            b"cost_usd" => self.cost_usd = Decimal::read(reader)?,
-            b"input_tokens" => self.input_tokens = Decimal::read(reader)?,
-            b"output_tokens" => self.output_tokens = Decimal::read(reader)?,
+            b"cost-usd" => self.hyphenated.cost_usd = Decimal::read(reader)?,
+            b"input-tokens" => self.hyphenated.input_tokens = Decimal::read(reader)?,
+            b"output-tokens" => self.hyphenated.output_tokens = Decimal::read(reader)?,
+            b"cost_usd" => self.underscored.cost_usd = Decimal::read(reader)?,
+            b"input_tokens" => self.underscored.input_tokens = Decimal::read(reader)?,
+            b"output_tokens" => self.underscored.output_tokens = Decimal::read(reader)?,
             _ => reader.skip()?,
         }
         Ok(())
+    }
+}
+
+impl Results {
+    /// Each usage value under its hyphenated key, else under its underscore spelling.
+    pub fn usage(&self) -> Usage {
+        let pick = |hyphenated: Field<Decimal>, underscored| match hyphenated {
+            Field::Absent => underscored,
+            field => field,
+        };
+        Usage {
+            cost_usd: pick(self.hyphenated.cost_usd, self.underscored.cost_usd),
+            input_tokens: pick(self.hyphenated.input_tokens, self.underscored.input_tokens),
+            output_tokens: pick(
+                self.hyphenated.output_tokens,
+                self.underscored.output_tokens,
+            ),
+        }
     }
 }
 
@@ -244,66 +422,166 @@ pub struct TaskSpawner {
     pub spec: Field<TaskSpawnerSpec>,
 }
 well_typed!(TaskSpawner { metadata, spec });
-
-impl Object for TaskSpawner {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"metadata" => self.metadata = object(reader)?,
-            b"spec" => self.spec = object(reader)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
-}
+members!(TaskSpawner {
+    b"metadata" => metadata: object,
+    b"spec" => spec: object,
+});
 
 #[derive(Debug, Default)]
 pub struct TaskSpawnerSpec {
     pub when: Field<When>,
 }
 well_typed!(TaskSpawnerSpec { when });
+members!(TaskSpawnerSpec { b"when" => when: object });
 
-impl Object for TaskSpawnerSpec {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"when" => self.when = object(reader)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
-}
-
-/// `.spec.when`: the source types whose key holds a non-null value.
+/// `.spec.when`: which keys hold a value. A key whose value is `null` is not in use.
 #[derive(Debug, Default)]
-pub struct When(pub BTreeSet<SourceType>);
+pub struct When {
+    /// Bit `i` set: [`SpawnerSource::ALL`]`[i]` is present.
+    present: u16,
+}
 
 impl Object for When {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
         if reader.peek()? != Kind::Null {
             // A key that is not UTF-8 is no key this reporter knows: `other`.
-            self.0.insert(SourceType::from_when_key(
-                std::str::from_utf8(key).unwrap_or(""),
-            ));
+            let source = SpawnerSource::from_when_key(std::str::from_utf8(key).unwrap_or(""));
+            self.present |= 1 << source as u16;
         }
         reader.skip()
     }
 }
 
-/// An object that is only counted (AgentConfig, Workspace).
+impl When {
+    /// The keys in use, in [`SpawnerSource::ALL`] order.
+    pub fn sources(&self) -> impl Iterator<Item = SpawnerSource> + '_ {
+        SpawnerSource::ALL
+            .into_iter()
+            .filter(|&s| self.present & (1 << s as u16) != 0)
+    }
+
+    /// The key the spawner is counted under: the first in use, else `Other`.
+    pub fn source(&self) -> SpawnerSource {
+        self.sources().next().unwrap_or(SpawnerSource::Other)
+    }
+}
+
+/// A WorkerPool (`v1alpha2`).
+#[derive(Debug, Default)]
+pub struct WorkerPool {
+    pub metadata: Field<Metadata>,
+    pub spec: Field<WorkerPoolSpec>,
+    pub status: Field<WorkerPoolStatus>,
+}
+well_typed!(WorkerPool {
+    metadata,
+    spec,
+    status
+});
+members!(WorkerPool {
+    b"metadata" => metadata: object,
+    b"spec" => spec: object,
+    b"status" => status: object,
+});
+
+#[derive(Debug, Default)]
+pub struct WorkerPoolSpec {
+    pub worker: Field<Worker>,
+    pub replicas: Field<Count>,
+}
+well_typed!(WorkerPoolSpec { worker, replicas });
+members!(WorkerPoolSpec {
+    b"worker" => worker: object,
+    b"replicas" => replicas: Count::read,
+});
+
+#[derive(Debug, Default)]
+pub struct WorkerPoolStatus {
+    pub phase: Field<WorkerPoolPhase>,
+    pub replicas: Field<Count>,
+    pub ready_replicas: Field<Count>,
+}
+well_typed!(WorkerPoolStatus {
+    phase,
+    replicas,
+    ready_replicas
+});
+members!(WorkerPoolStatus {
+    b"phase" => phase: |r| text(r, WorkerPoolPhase::from_api),
+    b"replicas" => replicas: Count::read,
+    b"readyReplicas" => ready_replicas: Count::read,
+});
+
+/// A Session (`v1alpha2`).
+#[derive(Debug, Default)]
+pub struct Session {
+    pub metadata: Field<Metadata>,
+    pub spec: Field<SessionSpec>,
+    pub status: Field<SessionStatus>,
+}
+well_typed!(Session {
+    metadata,
+    spec,
+    status
+});
+members!(Session {
+    b"metadata" => metadata: object,
+    b"spec" => spec: object,
+    b"status" => status: object,
+});
+
+#[derive(Debug, Default)]
+pub struct SessionSpec {
+    pub worker: Field<Worker>,
+}
+well_typed!(SessionSpec { worker });
+members!(SessionSpec { b"worker" => worker: object });
+
+#[derive(Debug, Default)]
+pub struct SessionStatus {
+    pub phase: Field<SessionPhase>,
+}
+well_typed!(SessionStatus { phase });
+members!(SessionStatus { b"phase" => phase: |r| text(r, SessionPhase::from_api) });
+
+/// A TaskRecord (`v1alpha2`): what remains of a finished Task.
+#[derive(Debug, Default)]
+pub struct TaskRecord {
+    pub metadata: Field<Metadata>,
+    pub spec: Field<TaskRecordSpec>,
+}
+well_typed!(TaskRecord { metadata, spec });
+members!(TaskRecord {
+    b"metadata" => metadata: object,
+    b"spec" => spec: object,
+});
+
+#[derive(Debug, Default)]
+pub struct TaskRecordSpec {
+    pub task_ref: Field<TaskRef>,
+    pub usage: Field<Usage>,
+}
+well_typed!(TaskRecordSpec { task_ref, usage });
+members!(TaskRecordSpec {
+    b"taskRef" => task_ref: object,
+    b"usage" => usage: object,
+});
+
+/// `.spec.taskRef`: only the Task's UID is read.
+#[derive(Debug, Default)]
+pub struct TaskRef {
+    pub uid: Field<Hashed>,
+}
+well_typed!(TaskRef { uid });
+members!(TaskRef { b"uid" => uid: |r| non_empty(r, Hashed::of) });
+
+/// An object that is only counted (AgentConfig, Workspace, SessionSpawner, TaskBudget).
 #[derive(Debug, Default)]
 pub struct Counted {
     pub metadata: Field<Metadata>,
 }
 well_typed!(Counted { metadata });
-
-impl Object for Counted {
-    fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"metadata" => self.metadata = object(reader)?,
-            _ => reader.skip()?,
-        }
-        Ok(())
-    }
-}
+members!(Counted { b"metadata" => metadata: object });
 
 /// Receives the objects of a list page as they are read.
 pub trait Tally {
@@ -431,7 +709,12 @@ mod tests {
         fn add(&mut self, task: Task) {
             let spec = task.spec.present().unwrap_or_default();
             let status = task.status.present().unwrap_or_default();
-            let cost = status.results.present().unwrap_or_default().cost_usd;
+            let cost = status
+                .results
+                .present()
+                .unwrap_or_default()
+                .usage()
+                .cost_usd;
             self.tasks
                 .push((spec.agent.present(), status.phase.present(), cost));
         }
@@ -452,7 +735,7 @@ mod tests {
             r#"{"apiVersion":"axon.io/v1alpha1","items":[
                 {"metadata":{"name":"t1","namespace":"a","labels":{"x":"y"}},
                  "spec":{"type":"codex","prompt":"hi","extra":[1,2,{"z":null}]},
-                 "status":{"phase":"Failed","results":{"cost_usd":"0.5","other":"x"}}}
+                 "status":{"phase":"Failed","results":{"cost-usd":"0.5","other":"x"}}}
                ],"kind":"TaskList","metadata":{"continue":"abc","resourceVersion":"7"}}"#,
         );
         assert_eq!(
@@ -502,7 +785,7 @@ mod tests {
                 {"status":{"phase":true}},
                 {"status":{"results":["x"]}},
                 {"metadata":{"namespace":{"n":1}}},
-                {"spec":{"type":"gemini"},"status":{"results":{"cost_usd":true}}},
+                {"spec":{"type":"gemini"},"status":{"results":{"cost-usd":true}}},
                 {"spec":null,"status":{"phase":null}}
             ]}"#,
         );
@@ -532,37 +815,122 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Sources(Vec<BTreeSet<SourceType>>);
+    struct Sources(Vec<(Vec<SpawnerSource>, SpawnerSource)>);
     impl Tally for Sources {
         type Object = TaskSpawner;
         fn add(&mut self, spawner: TaskSpawner) {
             let when = spawner.spec.present().and_then(|s| s.when.present());
-            self.0.push(when.map(|w| w.0).unwrap_or_default());
+            let when = when.unwrap_or_default();
+            self.0.push((when.sources().collect(), when.source()));
         }
         fn add_malformed(&mut self) {}
     }
 
     #[test]
-    fn when_keys_with_a_value_are_source_types() {
+    fn when_keys_with_a_value_are_sources_and_the_first_one_counts() {
         let mut sources = Sources::default();
         let page = r#"{"items":[
             {"spec":{"when":{"githubIssues":{"repo":"https://x"}}}},
             {"spec":{"when":{"cron":{"schedule":"* * * * *"},"jira":{"project":"P"}}}},
-            {"spec":{"when":{"githubPullRequests":{},"cron":null}}},
+            {"spec":{"when":{"slack":{},"githubPullRequests":{},"cron":null}}},
+            {"spec":{"when":{"somethingNew":{}}}},
             {"spec":{"when":{}}},
             {"spec":{}}
         ]}"#;
         decode_page(page.as_bytes(), &mut sources).unwrap();
-        use SourceType::*;
+        use SpawnerSource::*;
         assert_eq!(
             sources.0,
             vec![
-                [Github].into(),
-                [Cron, Jira].into(),
-                [Other].into(),
-                BTreeSet::new(),
-                BTreeSet::new()
+                (vec![GithubIssues], GithubIssues),
+                (vec![Cron, Jira], Cron),
+                (vec![GithubPullRequests, Slack], GithubPullRequests),
+                (vec![Other], Other),
+                (vec![], Other),
+                (vec![], Other)
             ]
+        );
+    }
+
+    #[test]
+    fn quantities_read_every_suffix_the_canonical_form_produces() {
+        let cases = [
+            ("1250m", 1.25),
+            ("500m", 0.5),
+            ("12300u", 0.0123),
+            ("100n", 1e-7),
+            ("1.5", 1.5),
+            ("2", 2.0),
+            ("0", 0.0),
+            ("3k", 3000.0),
+            ("2M", 2e6),
+            ("1G", 1e9),
+            ("1T", 1e12),
+            ("1P", 1e15),
+            ("1E", 1e18),
+            ("1Ki", 1024.0),
+            ("1Mi", 1048576.0),
+            ("1e3", 1000.0),
+            ("15E-1", 1.5),
+            ("+5", 5.0),
+            (".5", 0.5),
+            ("-1", -1.0),
+        ];
+        for (text, want) in cases {
+            let got = quantity(text).unwrap_or_else(|| panic!("{text:?} did not parse"));
+            assert!(
+                (got - want).abs() <= want.abs() * 1e-12,
+                "{text:?}: {got} != {want}"
+            );
+        }
+        for bad in [
+            "", "m", "1.2.3", "1x", "1e", "1 m", "--1", "1ki", "abc", "1e3m",
+        ] {
+            assert_eq!(quantity(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn status_usage_and_results_are_read_with_their_own_keys() {
+        let usage = |json: &str| {
+            let mut reader = Reader::new(json.as_bytes());
+            object::<Usage>(&mut reader).unwrap().present().unwrap()
+        };
+        assert_eq!(
+            usage(r#"{"costUSD":"1250m","inputTokens":10,"outputTokens":3,"cost-usd":"9"}"#),
+            Usage {
+                cost_usd: Field::Present(Decimal(1.25)),
+                input_tokens: Field::Present(Decimal(10.0)),
+                output_tokens: Field::Present(Decimal(3.0)),
+            }
+        );
+        assert_eq!(
+            usage(r#"{"costUSD":7}"#).cost_usd,
+            Field::Present(Decimal(7.0))
+        );
+        assert_eq!(
+            usage(r#"{"costUSD":"7 dollars"}"#).cost_usd,
+            Field::WrongType
+        );
+        let results = |json: &str| {
+            let mut reader = Reader::new(json.as_bytes());
+            object::<Results>(&mut reader)
+                .unwrap()
+                .present()
+                .unwrap()
+                .usage()
+        };
+        // Hyphenated first; an underscore spelling only where the hyphenated key is absent,
+        // even when the hyphenated value is bad.
+        assert_eq!(
+            results(
+                r#"{"cost_usd":"5","cost-usd":"x","input_tokens":"7","output-tokens":"2","output_tokens":"9"}"#
+            ),
+            Usage {
+                cost_usd: Field::WrongType,
+                input_tokens: Field::Present(Decimal(7.0)),
+                output_tokens: Field::Present(Decimal(2.0)),
+            }
         );
     }
 

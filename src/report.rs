@@ -10,8 +10,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// The version of this report's format; bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version of the format this reporter sends. Version 2 is version 1 plus the fields
+/// marked "v2" below (the Kelos kinds and the API versions read); a collector accepts both.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The first format, still accepted from older reporters.
+pub const SCHEMA_VERSION_1: u32 = 1;
 
 /// This reporter's own version, reported as `reporterVersion`.
 pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -28,6 +32,9 @@ pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
 pub const MAX_COST_USD: f64 = 1_000_000_000_000.0;
 
 /// One anonymous report. Field order is the JSON key order.
+///
+/// The `Option` fields are the ones schema v2 added: a v2 report has every one of them, a
+/// v1 report none (the collector checks which, `collector::validate`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Report {
@@ -41,10 +48,105 @@ pub struct Report {
     /// RFC 3339 in UTC, whole seconds (`2026-11-28T06:00:00Z`), as schema v1 requires.
     #[serde(deserialize_with = "whole_seconds_utc")]
     pub timestamp: Timestamp,
+    /// v2: the API group versions that were read, in table order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Vec<ApiVersion>>,
     pub tasks: TaskCounts,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_spawners: Option<TaskSpawners>,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Sessions>,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker_pools: Option<WorkerPools>,
     pub features: Features,
     pub scale: Scale,
     pub usage: Usage,
+}
+
+/// One API group version the reporter read its objects from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiVersion {
+    pub group: ApiGroup,
+    pub version: Version,
+}
+
+/// The operator's API groups: `axon.io` until v0.12.0, `kelos.dev` since v0.13.0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ApiGroup {
+    #[serde(rename = "axon.io")]
+    Axon,
+    #[serde(rename = "kelos.dev")]
+    Kelos,
+}
+
+impl ApiGroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            ApiGroup::Axon => "axon.io",
+            ApiGroup::Kelos => "kelos.dev",
+        }
+    }
+}
+
+/// The API versions the operator has served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Version {
+    V1alpha1,
+    V1alpha2,
+}
+
+impl Version {
+    pub fn name(self) -> &'static str {
+        match self {
+            Version::V1alpha1 => "v1alpha1",
+            Version::V1alpha2 => "v1alpha2",
+        }
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.group.name(), self.version.name())
+    }
+}
+
+/// v2: TaskSpawners by the trigger that starts their Tasks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaskSpawners {
+    /// Only non-zero counts; they add up to `features.taskSpawners`.
+    pub by_source: BTreeMap<SpawnerSource, u64>,
+}
+
+/// v2: interactive Sessions (`kelos.dev`, v0.46.0+).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sessions {
+    pub total: u64,
+    /// Only non-zero counts; they add up to `total`.
+    pub by_type: BTreeMap<AgentType, u64>,
+    /// Only non-zero counts; they add up to `total`.
+    pub by_phase: BTreeMap<SessionPhase, u64>,
+}
+
+/// v2: WorkerPools (`kelos.dev`, v0.43.0+) and their replicas.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkerPools {
+    pub total: u64,
+    /// Only non-zero counts; they add up to `total`.
+    pub by_phase: BTreeMap<WorkerPoolPhase, u64>,
+    /// Sum of `.spec.replicas`, 1 where unset (the CRD's default).
+    pub desired_replicas: u64,
+    /// Sum of `.status.replicas`.
+    pub current_replicas: u64,
+    /// Sum of `.status.readyReplicas`.
+    pub ready_replicas: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -66,6 +168,15 @@ pub struct Features {
     /// Sorted, each at most once (a list that repeats one does not deserialize).
     #[serde(deserialize_with = "unique_source_types")]
     pub source_types: BTreeSet<SourceType>,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_spawners: Option<u64>,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_budgets: Option<u64>,
+    /// v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_records: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -187,25 +298,164 @@ impl Phase {
     }
 }
 
-/// Which trigger a TaskSpawner's `.spec.when` holds. Declared in alphabetical order, so
-/// the sorted set serializes alphabetically.
+/// Which kind of trigger a TaskSpawner's `.spec.when` holds. Declared in alphabetical
+/// order, so the sorted set serializes alphabetically. Schema v1 knows only `cron`,
+/// `github`, `jira` and `other`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceType {
     Cron,
     Github,
     Jira,
+    Linear,
     Other,
+    Slack,
+    Webhook,
 }
 
 impl SourceType {
+    pub const ALL: [SourceType; 7] = [
+        SourceType::Cron,
+        SourceType::Github,
+        SourceType::Jira,
+        SourceType::Linear,
+        SourceType::Other,
+        SourceType::Slack,
+        SourceType::Webhook,
+    ];
+
     /// Maps a key of `.spec.when`; keys this reporter does not know are `Other`.
     pub fn from_when_key(key: &str) -> SourceType {
+        SpawnerSource::from_when_key(key).source_type()
+    }
+
+    /// Whether schema v1 has this value.
+    pub fn in_v1(self) -> bool {
+        matches!(
+            self,
+            SourceType::Cron | SourceType::Github | SourceType::Jira | SourceType::Other
+        )
+    }
+}
+
+/// v2: the `.spec.when` key a TaskSpawner is counted under, spelled as the CRD spells it.
+/// Declared in the order the keys are looked for: a spawner with several keys counts under
+/// the first (the order Kelos' own telemetry uses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SpawnerSource {
+    GithubIssues,
+    GithubPullRequests,
+    GithubWebhook,
+    LinearWebhook,
+    Webhook,
+    Cron,
+    Jira,
+    Slack,
+    Other,
+}
+
+impl SpawnerSource {
+    pub const ALL: [SpawnerSource; 9] = [
+        SpawnerSource::GithubIssues,
+        SpawnerSource::GithubPullRequests,
+        SpawnerSource::GithubWebhook,
+        SpawnerSource::LinearWebhook,
+        SpawnerSource::Webhook,
+        SpawnerSource::Cron,
+        SpawnerSource::Jira,
+        SpawnerSource::Slack,
+        SpawnerSource::Other,
+    ];
+
+    /// Maps a key of `.spec.when`, matched exactly as the CRD spells it.
+    pub fn from_when_key(key: &str) -> SpawnerSource {
         match key {
-            "githubIssues" => SourceType::Github,
-            "cron" => SourceType::Cron,
-            "jira" => SourceType::Jira,
-            _ => SourceType::Other,
+            "githubIssues" => SpawnerSource::GithubIssues,
+            "githubPullRequests" => SpawnerSource::GithubPullRequests,
+            "githubWebhook" => SpawnerSource::GithubWebhook,
+            "linearWebhook" => SpawnerSource::LinearWebhook,
+            "webhook" => SpawnerSource::Webhook,
+            "cron" => SpawnerSource::Cron,
+            "jira" => SpawnerSource::Jira,
+            "slack" => SpawnerSource::Slack,
+            _ => SpawnerSource::Other,
+        }
+    }
+
+    /// The broader source type `features.sourceTypes` counts this key under.
+    pub fn source_type(self) -> SourceType {
+        match self {
+            SpawnerSource::GithubIssues
+            | SpawnerSource::GithubPullRequests
+            | SpawnerSource::GithubWebhook => SourceType::Github,
+            SpawnerSource::LinearWebhook => SourceType::Linear,
+            SpawnerSource::Webhook => SourceType::Webhook,
+            SpawnerSource::Cron => SourceType::Cron,
+            SpawnerSource::Jira => SourceType::Jira,
+            SpawnerSource::Slack => SourceType::Slack,
+            SpawnerSource::Other => SourceType::Other,
+        }
+    }
+}
+
+/// v2: a Session's `.status.phase`. Empty, missing or unrecognised is `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SessionPhase {
+    Pending,
+    Ready,
+    Suspended,
+    Failed,
+    Unknown,
+}
+
+impl SessionPhase {
+    pub const ALL: [SessionPhase; 5] = [
+        SessionPhase::Pending,
+        SessionPhase::Ready,
+        SessionPhase::Suspended,
+        SessionPhase::Failed,
+        SessionPhase::Unknown,
+    ];
+
+    pub fn from_api(value: &str) -> SessionPhase {
+        match value {
+            "Pending" => SessionPhase::Pending,
+            "Ready" => SessionPhase::Ready,
+            "Suspended" => SessionPhase::Suspended,
+            "Failed" => SessionPhase::Failed,
+            _ => SessionPhase::Unknown,
+        }
+    }
+}
+
+/// v2: a WorkerPool's `.status.phase` (a CRD enum). Empty, missing or unrecognised is
+/// `Unknown`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum WorkerPoolPhase {
+    Pending,
+    Ready,
+    Scaling,
+    Failed,
+    Unknown,
+}
+
+impl WorkerPoolPhase {
+    pub const ALL: [WorkerPoolPhase; 5] = [
+        WorkerPoolPhase::Pending,
+        WorkerPoolPhase::Ready,
+        WorkerPoolPhase::Scaling,
+        WorkerPoolPhase::Failed,
+        WorkerPoolPhase::Unknown,
+    ];
+
+    pub fn from_api(value: &str) -> WorkerPoolPhase {
+        match value {
+            "Pending" => WorkerPoolPhase::Pending,
+            "Ready" => WorkerPoolPhase::Ready,
+            "Scaling" => WorkerPoolPhase::Scaling,
+            "Failed" => WorkerPoolPhase::Failed,
+            _ => WorkerPoolPhase::Unknown,
         }
     }
 }
@@ -297,8 +547,13 @@ mod tests {
         assert_eq!(SourceType::from_when_key("jira"), SourceType::Jira);
         assert_eq!(
             SourceType::from_when_key("githubPullRequests"),
-            SourceType::Other
+            SourceType::Github
         );
+        assert_eq!(
+            SourceType::from_when_key("linearWebhook"),
+            SourceType::Linear
+        );
+        assert_eq!(SourceType::from_when_key("GithubIssues"), SourceType::Other);
     }
 
     #[test]
@@ -313,28 +568,42 @@ mod tests {
             phases,
             r#"["Pending","Running","Succeeded","Failed","Waiting","Unknown"]"#
         );
-        let sources: BTreeSet<_> = [
-            SourceType::Other,
-            SourceType::Jira,
-            SourceType::Github,
-            SourceType::Cron,
-        ]
-        .into();
+        let sources: BTreeSet<_> = SourceType::ALL.into_iter().rev().collect();
         assert_eq!(
             serde_json::to_string(&sources).unwrap(),
-            r#"["cron","github","jira","other"]"#
+            r#"["cron","github","jira","linear","other","slack","webhook"]"#
+        );
+        let by_source: BTreeMap<_, u64> = SpawnerSource::ALL.into_iter().map(|s| (s, 1)).collect();
+        assert_eq!(
+            serde_json::to_string(&by_source).unwrap(),
+            concat!(
+                r#"{"githubIssues":1,"githubPullRequests":1,"githubWebhook":1,"linearWebhook":1,"#,
+                r#""webhook":1,"cron":1,"jira":1,"slack":1,"other":1}"#
+            )
+        );
+        let api = ApiVersion {
+            group: ApiGroup::Kelos,
+            version: Version::V1alpha2,
+        };
+        assert_eq!(
+            serde_json::to_string(&api).unwrap(),
+            r#"{"group":"kelos.dev","version":"v1alpha2"}"#
         );
     }
 
     #[test]
-    fn reports_serialize_with_a_stable_key_order() {
+    fn v1_reports_serialize_with_a_stable_key_order() {
         let report = Report {
-            schema_version: SCHEMA_VERSION,
+            schema_version: SCHEMA_VERSION_1,
             installation_id: Uuid::nil(),
             version: "v0.5.0".into(),
             reporter_version: "0.1.0".into(),
             k8s_version: "v1.33.2".into(),
             timestamp: "2026-11-28T06:00:00Z".parse().unwrap(),
+            api: None,
+            task_spawners: None,
+            sessions: None,
+            worker_pools: None,
             tasks: TaskCounts {
                 total: 3,
                 by_type: [(AgentType::Other, 1), (AgentType::ClaudeCode, 2)].into(),
@@ -345,6 +614,9 @@ mod tests {
                 agent_configs: 0,
                 workspaces: 2,
                 source_types: [SourceType::Jira, SourceType::Cron].into(),
+                session_spawners: None,
+                task_budgets: None,
+                task_records: None,
             },
             scale: Scale { namespaces: 2 },
             usage: Usage {

@@ -178,7 +178,10 @@ fn rbac(service_account: &str) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": meta,
-            "rules": [{"apiGroups": ["axon.io"], "resources": ["tasks", "taskspawners", "agentconfigs", "workspaces"], "verbs": ["list"]}]
+            "rules": [
+                {"apiGroups": ["axon.io"], "resources": ["tasks", "taskspawners", "agentconfigs", "workspaces"], "verbs": ["list"]},
+                {"apiGroups": ["kelos.dev"], "resources": ["workerpools", "taskrecords", "tasks", "taskspawners", "agentconfigs", "workspaces", "sessions", "sessionspawners", "taskbudgets"], "verbs": ["list"]}
+            ]
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -241,7 +244,6 @@ fn cron_job() -> Value {
                                 "args": [
                                     "report",
                                     "--endpoint", "https://telemetry.axon.dev/v1/report",
-                                    "--axon-version", "0.1.0",
                                     "--max-delay", "30m"
                                 ],
                                 "env": [{"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
@@ -539,12 +541,20 @@ fn the_cluster_role_lists_exactly_what_the_reporter_reads() {
         .iter()
         .find(|d| d["kind"] == "ClusterRole")
         .unwrap();
-    let api = axon_telemetry::axon::AXON;
-    let plurals: Vec<&str> = api.resources.iter().map(|r| r.plural).collect();
-    assert_eq!(
-        role["rules"],
-        json!([{"apiGroups": [api.group], "resources": plurals, "verbs": ["list"]}])
-    );
+    // One rule per group, listing every kind any of its versions serves, in table order.
+    let rules: Vec<_> = axon_telemetry::api::GROUPS
+        .iter()
+        .map(|group| {
+            let mut plurals: Vec<&str> = Vec::new();
+            for kind in group.versions.iter().flat_map(|api| api.kinds) {
+                if !plurals.contains(&kind.plural()) {
+                    plurals.push(kind.plural());
+                }
+            }
+            json!({"apiGroups": [group.group.name()], "resources": plurals, "verbs": ["list"]})
+        })
+        .collect();
+    assert_eq!(role["rules"], json!(rules));
     let role = rendered.iter().find(|d| d["kind"] == "Role").unwrap();
     assert_eq!(
         role["rules"][0]["resourceNames"],

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::support::command::{normalized, reporter, run, stored_id};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
-use crate::support::fixtures::{AgentConfig, Task, TaskSpawner, Workspace, sample_cluster};
+use crate::support::fixtures::{AgentConfig, Api, Task, TaskSpawner, Workspace, sample_cluster};
 
 #[test]
 fn sample_cluster_is_reported_exactly() {
@@ -20,23 +20,33 @@ fn sample_cluster_is_reported_exactly() {
     assert_eq!(
         normalized(&sent[0].body),
         json!({
-            "schemaVersion": 1,
+            "schemaVersion": 2,
             "installationId": stored_id(&kube),
             "version": "v0.5.0",
             "reporterVersion": env!("CARGO_PKG_VERSION"),
             "k8sVersion": "v1.33.2",
             "timestamp": "<timestamp>",
+            "api": [{"group": "axon.io", "version": "v1alpha1"}],
             "tasks": {
                 "total": 7,
                 "byType": {"claude-code": 4, "codex": 1, "gemini": 1, "opencode": 1},
                 "byPhase": {"Pending": 1, "Running": 1, "Succeeded": 2, "Failed": 1, "Waiting": 1, "Unknown": 1}
             },
-            "features": {"taskSpawners": 2, "agentConfigs": 1, "workspaces": 2, "sourceTypes": ["cron", "github"]},
+            "taskSpawners": {"bySource": {"githubIssues": 1, "cron": 1}},
+            "sessions": {"total": 0, "byType": {}, "byPhase": {}},
+            "workerPools": NO_WORKER_POOLS.clone(),
+            "features": {"taskSpawners": 2, "agentConfigs": 1, "workspaces": 2, "sourceTypes": ["cron", "github"],
+                         "sessionSpawners": 0, "taskBudgets": 0, "taskRecords": 0},
             "scale": {"namespaces": 3},
             "usage": {"totalCostUsd": 1.8, "totalInputTokens": 159000, "totalOutputTokens": 11200}
         })
     );
 }
+
+/// The `workerPools` of a cluster without any.
+static NO_WORKER_POOLS: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(
+    || json!({"total": 0, "byPhase": {}, "desiredReplicas": 0, "currentReplicas": 0, "readyReplicas": 0}),
+);
 
 /// Runs the reporter against `kube` with `args` and returns the sent report, normalized.
 fn report_of(kube: &FakeKube, args: &[&str]) -> (serde_json::Value, crate::support::command::Run) {
@@ -65,14 +75,19 @@ fn an_empty_cluster_reports_zeros() {
     assert_eq!(
         report,
         json!({
-            "schemaVersion": 1,
+            "schemaVersion": 2,
             "installationId": stored_id(&kube),
             "version": "unknown",
             "reporterVersion": env!("CARGO_PKG_VERSION"),
             "k8sVersion": "v1.33.2",
             "timestamp": "<timestamp>",
+            "api": [{"group": "axon.io", "version": "v1alpha1"}],
             "tasks": {"total": 0, "byType": {}, "byPhase": {}},
-            "features": {"taskSpawners": 0, "agentConfigs": 0, "workspaces": 0, "sourceTypes": []},
+            "taskSpawners": {"bySource": {}},
+            "sessions": {"total": 0, "byType": {}, "byPhase": {}},
+            "workerPools": NO_WORKER_POOLS.clone(),
+            "features": {"taskSpawners": 0, "agentConfigs": 0, "workspaces": 0, "sourceTypes": [],
+                         "sessionSpawners": 0, "taskBudgets": 0, "taskRecords": 0},
             "scale": {"namespaces": 0},
             "usage": {"totalCostUsd": 0.0, "totalInputTokens": 0, "totalOutputTokens": 0}
         })
@@ -197,16 +212,16 @@ fn usage_sums_skip_values_that_are_not_plausible_numbers() {
         good("1").usage("0.25", "1000", "200"),
         good("2").usage("1.5", "2000", "300"),
         good("3")
-            .result("cost_usd", json!(0.75))
-            .result("input_tokens", json!(500))
-            .result("output_tokens", json!("0")),
+            .result("cost-usd", json!(0.75))
+            .result("input-tokens", json!(500))
+            .result("output-tokens", json!("0")),
         good("4").usage("", "abc", "-5"),
         good("5").usage("1e400", "NaN", "inf"),
         good("6").usage("-0.5", "12.5", "1e13"),
         good("7")
-            .result("cost_usd", json!(true))
-            .result("input_tokens", json!({"n": 1}))
-            .result("output_tokens", json!([1])),
+            .result("cost-usd", json!(true))
+            .result("input-tokens", json!({"n": 1}))
+            .result("output-tokens", json!([1])),
         good("8"),
     ]);
     let (report, run) = report_of(&kube, &[]);
@@ -217,10 +232,33 @@ fn usage_sums_skip_values_that_are_not_plausible_numbers() {
     assert_eq!(report["tasks"]["total"], 8);
     assert!(
         run.logged("INFO").contains(
-            &"skipped usage values that are not finite, non-negative numbers in range: cost_usd 4, input_tokens 4, output_tokens 4"
+            &"skipped usage values that are not finite, non-negative numbers in range: cost 4, input tokens 4, output tokens 4"
         ),
         "{}",
         run.stderr
+    );
+}
+
+/// The agents write `cost-usd`, `input-tokens`, `output-tokens`; the underscore spellings
+/// (only Kelos' own telemetry reads them) count only where the hyphenated key is absent.
+#[test]
+fn usage_is_read_from_the_hyphenated_keys_then_the_underscore_spellings() {
+    let kube = FakeKube::start();
+    kube.add([
+        Task::new("a", "1").usage("0.5", "100", "10"),
+        Task::new("a", "2").legacy_usage("0.25", "50", "5"),
+        Task::new("a", "3")
+            .usage("1", "1000", "100")
+            .legacy_usage("9", "9000", "900"),
+        Task::new("a", "4")
+            .result("cost-usd", json!("not a number"))
+            .result("cost_usd", json!("7"))
+            .result("input_tokens", json!("1")),
+    ]);
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(
+        report["usage"],
+        json!({"totalCostUsd": 1.75, "totalInputTokens": 1151, "totalOutputTokens": 115})
     );
 }
 
@@ -272,7 +310,13 @@ fn spawner_triggers_become_sorted_source_types() {
     let (report, _) = report_of(&kube, &[]);
     assert_eq!(
         report["features"],
-        json!({"taskSpawners": 6, "agentConfigs": 0, "workspaces": 0, "sourceTypes": ["cron", "github", "jira", "other"]})
+        json!({"taskSpawners": 6, "agentConfigs": 0, "workspaces": 0, "sourceTypes": ["cron", "github", "jira"],
+               "sessionSpawners": 0, "taskBudgets": 0, "taskRecords": 0})
+    );
+    // Each spawner once, under its first key; none (or only null) is `other`.
+    assert_eq!(
+        report["taskSpawners"],
+        json!({"bySource": {"githubIssues": 2, "githubPullRequests": 1, "jira": 1, "other": 2}})
     );
 }
 
@@ -300,6 +344,125 @@ fn versions_are_reduced_to_release_numbers() {
         run.logged("WARN"),
         [
             r#"--axon-version "main" is not a release version (vMAJOR.MINOR.PATCH); reporting "unknown""#
+        ]
+    );
+}
+
+/// Kelos before v0.40.0 serves only `v1alpha1`; so may a cluster midway through an
+/// upgrade. A Task that runs on a WorkerPool shows `"type": ""` there (the conversion
+/// webhook fills no type from a pool), so it is `other`: the reason `v1alpha2` is preferred.
+#[test]
+fn kelos_v1alpha1_alone_is_read_and_pool_backed_tasks_are_other() {
+    let kube = FakeKube::serving(&[Api::KelosV1alpha1]);
+    kube.add([
+        Task::new("a", "inline").worker("codex").phase("Succeeded"),
+        Task::new("a", "pooled").pool("big").phase("Running"),
+        Task::new("b", "legacy").agent("gemini").phase("Failed"),
+    ]);
+    let (report, _) = report_of(&kube, &[]);
+    assert_eq!(
+        report["api"],
+        json!([{"group": "kelos.dev", "version": "v1alpha1"}])
+    );
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 3, "byType": {"codex": 1, "gemini": 1, "other": 1},
+               "byPhase": {"Running": 1, "Succeeded": 1, "Failed": 1}})
+    );
+    let lists: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /apis/"))
+        .collect();
+    assert_eq!(
+        lists,
+        ["tasks", "taskspawners", "agentconfigs", "workspaces"]
+            .map(|plural| format!("GET /apis/kelos.dev/v1alpha1/{plural}?limit=500"))
+    );
+}
+
+/// Midway from Axon to Kelos both groups are served, with different objects in each: both
+/// are read, and each object counts once.
+#[test]
+fn a_cluster_with_both_groups_reports_both() {
+    let kube = FakeKube::serving(&[Api::AxonV1alpha1, Api::KelosV1alpha2, Api::KelosV1alpha1]);
+    kube.add_to(
+        "axon.io",
+        [Task::new("old", "t")
+            .agent("codex")
+            .phase("Succeeded")
+            .usage("1", "10", "1")],
+    );
+    kube.add_to("axon.io", [Workspace::new("old", "w")]);
+    kube.add_to(
+        "kelos.dev",
+        [Task::new("new", "t")
+            .worker("cursor")
+            .phase("Running")
+            .usage("0.5", "5", "1")],
+    );
+    kube.add_to("kelos.dev", [Workspace::new("new", "w")]);
+    let (report, run) = report_of(&kube, &[]);
+    assert_eq!(
+        report["api"],
+        json!([{"group": "axon.io", "version": "v1alpha1"}, {"group": "kelos.dev", "version": "v1alpha2"}])
+    );
+    assert_eq!(
+        report["tasks"],
+        json!({"total": 2, "byType": {"codex": 1, "cursor": 1}, "byPhase": {"Running": 1, "Succeeded": 1}})
+    );
+    assert_eq!(report["features"]["workspaces"], 2);
+    assert_eq!(report["scale"]["namespaces"], 2);
+    assert_eq!(
+        report["usage"],
+        json!({"totalCostUsd": 1.5, "totalInputTokens": 15, "totalOutputTokens": 2})
+    );
+    assert_eq!(
+        run.logged("INFO")
+            .into_iter()
+            .filter(|l| l.starts_with("reading"))
+            .collect::<Vec<_>>(),
+        [
+            "reading the operator's objects from axon.io/v1alpha1",
+            "reading the operator's objects from kelos.dev/v1alpha2"
+        ]
+    );
+}
+
+/// A cluster without the operator: one warning, a report of zeros, exit 0, and no list.
+#[test]
+fn a_cluster_with_neither_group_reports_zeros_with_one_warning() {
+    let kube = FakeKube::serving(&[]);
+    let (report, run) = report_of(&kube, &[]);
+    assert_eq!(report["api"], json!([]));
+    assert_eq!(report["tasks"]["total"], 0);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "the cluster serves neither axon.io nor kelos.dev: Axon (Kelos) is not installed, or its CRDs are missing; reporting zero objects"
+        ]
+    );
+    assert!(
+        kube.requests().iter().all(|r| !r.starts_with("GET /apis/")),
+        "{:?}",
+        kube.requests()
+    );
+}
+
+/// A Kelos release older than a kind (TaskRecords came in v0.44.0): that kind counts 0,
+/// with a warning naming its CRD.
+#[test]
+fn a_kind_missing_from_a_served_version_counts_zero_and_warns() {
+    let kube = FakeKube::kelos();
+    kube.uninstall_crd("taskrecords");
+    kube.add([Task::new("a", "t").worker("codex")]);
+    let (report, run) = report_of(&kube, &[]);
+    assert_eq!(report["tasks"]["total"], 1);
+    assert_eq!(report["features"]["taskRecords"], 0);
+    assert_eq!(
+        run.logged("WARN"),
+        [
+            "CRD taskrecords.kelos.dev is not installed (the API server answered 404 for /apis/kelos.dev/v1alpha2/taskrecords): counting 0 TaskRecords"
         ]
     );
 }

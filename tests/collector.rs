@@ -304,9 +304,9 @@ async fn every_rejection_has_its_status_and_names_the_field(backend: Backend) {
         ),
         (
             json,
-            with(&|r| r["schemaVersion"] = 2.into()),
+            with(&|r| r["schemaVersion"] = 3.into()),
             400,
-            json!({"error": "unsupported schemaVersion", "field": "schemaVersion", "message": "schemaVersion 2 is not supported: this collector accepts schemaVersion 1"}),
+            json!({"error": "unsupported schemaVersion", "field": "schemaVersion", "message": "schemaVersion 3 is not supported: this collector accepts schemaVersion 1 or 2"}),
         ),
         (
             None,

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::support::command::{reporter, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
-use crate::support::fixtures::sample_cluster;
+use crate::support::fixtures::{kelos_cluster, sample_cluster};
 
 const THEIRS: &str = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
 
@@ -27,12 +27,18 @@ fn dry_run_prints_the_report_and_changes_nothing() {
         .unwrap()
         .to_owned();
     let expected = r#"{
-  "schemaVersion": 1,
+  "schemaVersion": 2,
   "installationId": "00000000-0000-0000-0000-000000000000",
   "version": "v0.5.0",
   "reporterVersion": "VERSION",
   "k8sVersion": "v1.33.2",
   "timestamp": "STAMP",
+  "api": [
+    {
+      "group": "axon.io",
+      "version": "v1alpha1"
+    }
+  ],
   "tasks": {
     "total": 7,
     "byType": {
@@ -50,6 +56,24 @@ fn dry_run_prints_the_report_and_changes_nothing() {
       "Unknown": 1
     }
   },
+  "taskSpawners": {
+    "bySource": {
+      "githubIssues": 1,
+      "cron": 1
+    }
+  },
+  "sessions": {
+    "total": 0,
+    "byType": {},
+    "byPhase": {}
+  },
+  "workerPools": {
+    "total": 0,
+    "byPhase": {},
+    "desiredReplicas": 0,
+    "currentReplicas": 0,
+    "readyReplicas": 0
+  },
   "features": {
     "taskSpawners": 2,
     "agentConfigs": 1,
@@ -57,7 +81,10 @@ fn dry_run_prints_the_report_and_changes_nothing() {
     "sourceTypes": [
       "cron",
       "github"
-    ]
+    ],
+    "sessionSpawners": 0,
+    "taskBudgets": 0,
+    "taskRecords": 0
   },
   "scale": {
     "namespaces": 3
@@ -80,9 +107,79 @@ fn dry_run_prints_the_report_and_changes_nothing() {
         info[1..],
         [
             "dry run: no installation ID yet; a real run would create ConfigMap axon-system/axon-telemetry (the report shows the nil UUID)",
-            "collected Tasks: 7, TaskSpawners: 2, AgentConfigs: 1, Workspaces: 2, namespaces: 3",
+            "reading the operator's objects from axon.io/v1alpha1",
+            "collected Tasks: 7, TaskSpawners: 2, AgentConfigs: 1, Workspaces: 2, WorkerPools: 0, Sessions: 0, SessionSpawners: 0, TaskBudgets: 0, TaskRecords: 0, namespaces: 3",
             "dry run: the report is on stdout; nothing was sent and nothing was written to the cluster",
         ]
+    );
+}
+
+/// Kelos v0.52.0: read at `kelos.dev/v1alpha2` (never the deprecated `v1alpha1` it also
+/// serves). A Task's type is its worker's, its pool's (`other` for a missing pool) or its
+/// own legacy `.spec.type`; usage comes from TaskRecords, then `.status.usage`, then
+/// `.status.results`, each Task once.
+#[test]
+fn a_kelos_cluster_gives_the_exact_v2_report() {
+    let kube = FakeKube::kelos();
+    kube.add(kelos_cluster());
+    let run = run(reporter(&kube).args(["--dry-run", "--axon-version", "v0.52.0"]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        crate::support::command::normalized(&run.stdout),
+        json!({
+            "schemaVersion": 2,
+            "installationId": "00000000-0000-0000-0000-000000000000",
+            "version": "v0.52.0",
+            "reporterVersion": env!("CARGO_PKG_VERSION"),
+            "k8sVersion": "v1.33.2",
+            "timestamp": "<timestamp>",
+            "api": [{"group": "kelos.dev", "version": "v1alpha2"}],
+            "tasks": {
+                "total": 6,
+                "byType": {"claude-code": 2, "codex": 1, "gemini": 1, "cursor": 1, "other": 1},
+                "byPhase": {"Pending": 1, "Running": 1, "Succeeded": 2, "Failed": 1, "Waiting": 1}
+            },
+            "taskSpawners": {"bySource": {"githubIssues": 1, "linearWebhook": 1, "cron": 1}},
+            "sessions": {"total": 2, "byType": {"claude-code": 1, "codex": 1}, "byPhase": {"Ready": 1, "Suspended": 1}},
+            "workerPools": {
+                "total": 2,
+                "byPhase": {"Ready": 1, "Scaling": 1},
+                "desiredReplicas": 4,
+                "currentReplicas": 4,
+                "readyReplicas": 3
+            },
+            "features": {
+                "taskSpawners": 3,
+                "agentConfigs": 1,
+                "workspaces": 1,
+                "sourceTypes": ["cron", "github", "linear"],
+                "sessionSpawners": 1,
+                "taskBudgets": 1,
+                "taskRecords": 2
+            },
+            "scale": {"namespaces": 4},
+            "usage": {"totalCostUsd": 1.8123, "totalInputTokens": 159900, "totalOutputTokens": 11270}
+        })
+    );
+    let lists: Vec<String> = kube
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("GET /apis/"))
+        .collect();
+    assert_eq!(
+        lists,
+        [
+            "workerpools",
+            "taskrecords",
+            "tasks",
+            "taskspawners",
+            "sessions",
+            "agentconfigs",
+            "workspaces",
+            "sessionspawners",
+            "taskbudgets"
+        ]
+        .map(|plural| format!("GET /apis/kelos.dev/v1alpha2/{plural}?limit=500"))
     );
 }
 

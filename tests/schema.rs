@@ -1,5 +1,6 @@
-//! The committed JSON Schema (schema/report.v1.json) describes what the reporter sends,
-//! and rejects what it never would; the collector accepts and rejects the same reports.
+//! The committed JSON Schemas describe what the reporter sends (schema/report.v2.json) and
+//! what older reporters sent (schema/report.v1.json), and reject what neither would; the
+//! collector accepts and rejects the same reports.
 
 use serde_json::{Value, json};
 
@@ -8,17 +9,22 @@ use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
 
-fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/schema/report.v1.json"
-    ))
-    .unwrap();
+fn validator(version: u32) -> jsonschema::Validator {
+    let path = format!(
+        "{}/schema/report.v{version}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("a valid JSON Schema")
 }
 
+/// What schema v2, the reporter's, finds wrong with `report`.
 fn errors(report: &Value) -> Vec<String> {
-    validator()
+    errors_v(2, report)
+}
+
+fn errors_v(version: u32, report: &Value) -> Vec<String> {
+    validator(version)
         .iter_errors(report)
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect()
@@ -64,7 +70,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
     assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 15] = [
+    let mutations: [Mutation; 21] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -73,7 +79,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
         }),
         ("/tasks/total", |r| r["tasks"]["total"] = json!(-1)),
         ("/features/sourceTypes/2", |r| {
-            r["features"]["sourceTypes"] = json!(["cron", "github", "slack"])
+            r["features"]["sourceTypes"] = json!(["cron", "github", "teams"])
         }),
         ("/installationId", |r| {
             r["installationId"] = json!("team-a's cluster")
@@ -99,7 +105,29 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
         ("/features/sourceTypes", |r| {
             r["features"]["sourceTypes"] = json!(["cron", "cron"])
         }),
-        ("/schemaVersion", |r| r["schemaVersion"] = json!(2)),
+        ("/schemaVersion", |r| r["schemaVersion"] = json!(3)),
+        ("/api/0/group", |r| {
+            r["api"] = json!([{"group": "example.com", "version": "v1alpha1"}])
+        }),
+        (
+            "/api/0",
+            |r| r["api"] = json!([{"group": "axon.io", "version": "v1alpha1", "url": "x"}]),
+        ),
+        ("/taskSpawners/bySource", |r| {
+            r["taskSpawners"]["bySource"]["githubissues"] = json!(1)
+        }),
+        ("/sessions/byPhase", |r| {
+            r["sessions"]["byPhase"]["Running"] = json!(1)
+        }),
+        ("/workerPools", |r| {
+            r["workerPools"]
+                .as_object_mut()
+                .unwrap()
+                .remove("readyReplicas");
+        }),
+        ("", |r| {
+            r.as_object_mut().unwrap().remove("sessions");
+        }),
     ];
     for (path, mutate) in mutations {
         let mut report = good.clone();
@@ -115,4 +143,29 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
             "{path}: the collector accepted it"
         );
     }
+}
+
+/// Reports from reporters before schema v2 still validate against schema v1, and the
+/// collector takes them; a v2 report is not a v1 report.
+#[test]
+fn v1_reports_match_schema_v1_and_the_collector_takes_them() {
+    let mut v1 = crate::support::collector::report("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b");
+    v1["timestamp"] = json!(
+        jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap()
+            .to_string()
+    );
+    assert_eq!(errors_v(1, &v1), Vec::<String>::new());
+    assert_eq!(collector_accepts(&v1), Ok(()));
+    let mut found = errors_v(1, &sent_report());
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "/features: Additional properties are not allowed ('sessionSpawners', 'taskBudgets', 'taskRecords' were unexpected)",
+            "/schemaVersion: 1 was expected",
+            ": Additional properties are not allowed ('api', 'sessions', 'taskSpawners', 'workerPools' were unexpected)",
+        ]
+    );
 }

@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use axon_telemetry::axon::AXON;
 use http_body_util::BodyExt;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::client::Body;
 use serde_json::{Value, json};
+
+use crate::generate::AXON;
 
 /// Bytes kept from the end of a page: the list's metadata (with the continue token) is there.
 const TAIL: usize = 4096;
@@ -20,8 +21,8 @@ pub async fn floor(page_size: u32) -> u64 {
         .await
         .expect("a kubeconfig for the fake API");
     let mut pages = 0;
-    for resource in AXON.resources {
-        let plural = resource.plural;
+    for kind in AXON.kinds {
+        let plural = kind.plural();
         let mut token: Option<String> = None;
         loop {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -69,13 +70,13 @@ pub async fn baseline() -> Value {
         .await
         .expect("a kubeconfig for the fake API");
     let mut lists = Vec::new();
-    for resource in AXON.resources {
+    for kind in AXON.kinds {
         let resource = ApiResource {
-            group: AXON.group.into(),
-            version: AXON.version.into(),
-            api_version: format!("{}/{}", AXON.group, AXON.version),
-            kind: resource.kind.name().into(),
-            plural: resource.plural.into(),
+            group: AXON.group.name().into(),
+            version: AXON.version.name().into(),
+            api_version: AXON.id().to_string(),
+            kind: kind.name().into(),
+            plural: kind.plural().into(),
         };
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
         lists.push(

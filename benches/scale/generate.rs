@@ -8,15 +8,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-use axon_telemetry::axon::AXON;
-pub use axon_telemetry::axon::Kind;
+pub use axon_telemetry::api::Kind;
+use axon_telemetry::api::{Api, GROUPS};
 
-/// A kind's list, by its plural in the URL: the reporter's own table of the Axon API.
+/// The API the generated cluster serves: `axon.io/v1alpha1`, from the reporter's own table.
+pub const AXON: Api = GROUPS[0].versions[0];
+
+/// A kind's list, by its plural in the URL.
 pub fn kind_of(plural: &str) -> Option<Kind> {
-    AXON.resources
-        .iter()
-        .find(|r| r.plural == plural)
-        .map(|r| r.kind)
+    AXON.kinds.iter().copied().find(|k| k.plural() == plural)
 }
 
 /// A generated cluster: how many of each kind, in how many namespaces.
@@ -43,6 +43,8 @@ impl Cluster {
             Kind::TaskSpawner => self.tasks / 200 + 1,
             Kind::AgentConfig => self.tasks / 1000 + 1,
             Kind::Workspace => self.tasks / 500 + 1,
+            // Not in axon.io/v1alpha1, the API this cluster serves.
+            _ => 0,
         }
     }
 
@@ -91,7 +93,7 @@ impl Cluster {
             match kind {
                 Kind::Task => self.write_task(index, out),
                 Kind::TaskSpawner => self.write_spawner(index, out),
-                Kind::AgentConfig | Kind::Workspace => self.write_counted(kind, index, out),
+                _ => self.write_counted(kind, index, out),
             }
         }
     }
@@ -101,7 +103,7 @@ impl Cluster {
         let h = self.hash(kind, index);
         let _ = write!(
             out,
-            r#""metadata":{{"annotations":{{"axon.io/created-by":"taskspawner/issue-watcher-{ns}","kubectl.kubernetes.io/last-applied-configuration":"{{\"apiVersion\":\"axon.io/v1alpha1\",\"kind\":\"{kind:?}\"}}\n"}},"creationTimestamp":"2026-11-{day:02}T{hour:02}:14:03Z","generation":1,"labels":{{"app.kubernetes.io/managed-by":"axon","axon.io/taskspawner":"issue-watcher-{ns}","team":"team-{ns}"}},"managedFields":[{{"apiVersion":"axon.io/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{{"f:metadata":{{"f:labels":{{".":{{}},"f:team":{{}}}}}},"f:spec":{{".":{{}},"f:branch":{{}},"f:credentials":{{".":{{}},"f:secretRef":{{".":{{}},"f:name":{{}}}},"f:type":{{}}}},"f:prompt":{{}},"f:type":{{}},"f:workspaceRef":{{".":{{}},"f:name":{{}}}}}}}},"manager":"axon-controller","operation":"Update","time":"2026-11-20T09:14:03Z"}},{{"apiVersion":"axon.io/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{{"f:status":{{".":{{}},"f:completionTime":{{}},"f:jobName":{{}},"f:message":{{}},"f:outputs":{{}},"f:phase":{{}},"f:podName":{{}},"f:results":{{".":{{}},"f:cost_usd":{{}},"f:input_tokens":{{}},"f:output_tokens":{{}}}},"f:startTime":{{}}}}}},"manager":"axon-controller","operation":"Update","subresource":"status","time":"2026-11-20T09:20:41Z"}}],"name":"{name}-{index}","namespace":"ns-{ns:04}","resourceVersion":"{rv}","uid":"{a:08x}-{b:04x}-4{c:03x}-8{d:03x}-{e:012x}"}}"#,
+            r#""metadata":{{"annotations":{{"axon.io/created-by":"taskspawner/issue-watcher-{ns}","kubectl.kubernetes.io/last-applied-configuration":"{{\"apiVersion\":\"axon.io/v1alpha1\",\"kind\":\"{kind:?}\"}}\n"}},"creationTimestamp":"2026-11-{day:02}T{hour:02}:14:03Z","generation":1,"labels":{{"app.kubernetes.io/managed-by":"axon","axon.io/taskspawner":"issue-watcher-{ns}","team":"team-{ns}"}},"managedFields":[{{"apiVersion":"axon.io/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{{"f:metadata":{{"f:labels":{{".":{{}},"f:team":{{}}}}}},"f:spec":{{".":{{}},"f:branch":{{}},"f:credentials":{{".":{{}},"f:secretRef":{{".":{{}},"f:name":{{}}}},"f:type":{{}}}},"f:prompt":{{}},"f:type":{{}},"f:workspaceRef":{{".":{{}},"f:name":{{}}}}}}}},"manager":"axon-controller","operation":"Update","time":"2026-11-20T09:14:03Z"}},{{"apiVersion":"axon.io/v1alpha1","fieldsType":"FieldsV1","fieldsV1":{{"f:status":{{".":{{}},"f:completionTime":{{}},"f:jobName":{{}},"f:message":{{}},"f:outputs":{{}},"f:phase":{{}},"f:podName":{{}},"f:results":{{".":{{}},"f:cost-usd":{{}},"f:input-tokens":{{}},"f:output-tokens":{{}}}},"f:startTime":{{}}}}}},"manager":"axon-controller","operation":"Update","subresource":"status","time":"2026-11-20T09:20:41Z"}}],"name":"{name}-{index}","namespace":"ns-{ns:04}","resourceVersion":"{rv}","uid":"{a:08x}-{b:04x}-4{c:03x}-8{d:03x}-{e:012x}"}}"#,
             day = 1 + h % 28,
             hour = h % 24,
             rv = 100_000 + index,
@@ -127,18 +129,18 @@ impl Cluster {
         if let Some(usage) = facts.usage {
             let cost = usage.cost_ten_thousandths;
             if usage.broken_cost {
-                out.extend_from_slice(br#""results":{"cost_usd":"n/a","#);
+                out.extend_from_slice(br#""results":{"cost-usd":"n/a","#);
             } else {
                 let _ = write!(
                     out,
-                    r#""results":{{"cost_usd":"{}.{:04}","#,
+                    r#""results":{{"cost-usd":"{}.{:04}","#,
                     cost / 10_000,
                     cost % 10_000
                 );
             }
             let _ = write!(
                 out,
-                r#""input_tokens":"{}","output_tokens":"{}","pr_url":"https://github.com/example/payments/pull/{index}"}},"#,
+                r#""input-tokens":"{}","output-tokens":"{}","pr_url":"https://github.com/example/payments/pull/{index}"}},"#,
                 usage.input_tokens, usage.output_tokens
             );
         }

@@ -129,6 +129,12 @@ fn respond(cluster: Cluster, stats: &Arc<Stats>, request: Request<Incoming>) -> 
             r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","platform":"linux/amd64"}"#,
         );
     }
+    if path == "/apis" {
+        return fixed(
+            200,
+            r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"axon.io","versions":[{"groupVersion":"axon.io/v1alpha1","version":"v1alpha1"}],"preferredVersion":{"groupVersion":"axon.io/v1alpha1","version":"v1alpha1"}}]}"#,
+        );
+    }
     if path.starts_with("/api/v1/namespaces/") && path.contains("/configmaps/") {
         return fixed(
             404,

@@ -1,15 +1,21 @@
 //! Turns a request body into a [`Report`], or into a rejection naming the field.
 //!
-//! Schema v1 (`schema/report.v1.json`) is enforced by the report's own types (unknown
-//! fields, unknown vocabulary keys and wrong types fail to deserialize) plus the checks
-//! below for what types cannot say: bounds, sums, version shapes and the clock. What is
+//! Schemas v1 and v2 (`schema/report.v1.json`, `schema/report.v2.json`) are enforced by the
+//! report's own types (unknown fields, unknown vocabulary keys and wrong types fail to
+//! deserialize) plus the checks below for what types cannot say: which fields each version
+//! has, bounds, sums, version shapes and the clock. What is
 //! stored is the report re-serialized from those types, never the body itself, so a field
 //! the schema does not define cannot be stored even by mistake.
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::report::{self, MAX_COST_USD, MAX_COUNT, Report, SCHEMA_VERSION, release_version};
+use crate::report::{
+    self, MAX_COST_USD, MAX_COUNT, Report, SCHEMA_VERSION, SCHEMA_VERSION_1, release_version,
+};
+
+/// What `schemaVersion` may be, for messages.
+const ACCEPTED: &str = "1 or 2";
 
 /// How far ahead of the collector's clock a report's timestamp may be: clocks drift, and
 /// a day is the granularity reports are counted in.
@@ -21,7 +27,7 @@ pub enum Rejection {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     #[error(
-        "schemaVersion {found} is not supported: this collector accepts schemaVersion {SCHEMA_VERSION}"
+        "schemaVersion {found} is not supported: this collector accepts schemaVersion {ACCEPTED}"
     )]
     UnsupportedSchemaVersion { found: String },
 }
@@ -63,10 +69,13 @@ pub fn report(body: &[u8], now: Timestamp) -> Result<Report, Rejection> {
         None => {
             return Err(Rejection::invalid(
                 "schemaVersion",
-                format!("is required; this collector accepts schemaVersion {SCHEMA_VERSION}"),
+                format!("is required; this collector accepts schemaVersion {ACCEPTED}"),
             ));
         }
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION.into()) => {}
+        Some(serde_json::Value::Number(n))
+            if [SCHEMA_VERSION_1, SCHEMA_VERSION]
+                .map(u64::from)
+                .contains(&n.as_u64().unwrap_or(0)) => {}
         Some(other) => {
             return Err(Rejection::UnsupportedSchemaVersion {
                 found: other.to_string(),
@@ -96,8 +105,56 @@ fn without_position(message: &str) -> String {
     }
 }
 
+/// Which fields each schema version has: v2 all of the optional ones, v1 none of them, and
+/// v1's source types only its four.
+fn check_fields(report: &Report) -> Result<(), Rejection> {
+    let v2 = report.schema_version == SCHEMA_VERSION;
+    let features = &report.features;
+    for (field, present) in [
+        ("api", report.api.is_some()),
+        ("taskSpawners", report.task_spawners.is_some()),
+        ("sessions", report.sessions.is_some()),
+        ("workerPools", report.worker_pools.is_some()),
+        (
+            "features.sessionSpawners",
+            features.session_spawners.is_some(),
+        ),
+        ("features.taskBudgets", features.task_budgets.is_some()),
+        ("features.taskRecords", features.task_records.is_some()),
+    ] {
+        match (v2, present) {
+            (true, false) => {
+                return Err(Rejection::invalid(field, "is required in schemaVersion 2"));
+            }
+            (false, true) => {
+                return Err(Rejection::invalid(field, "is not in schemaVersion 1"));
+            }
+            _ => {}
+        }
+    }
+    if !v2 && let Some(source) = features.source_types.iter().find(|s| !s.in_v1()) {
+        return Err(Rejection::invalid(
+            "features.sourceTypes",
+            format!(
+                "{:?} is not in schemaVersion 1 (cron, github, jira, other)",
+                report::spelling(source)
+            ),
+        ));
+    }
+    if let Some(api) = &report.api {
+        let mut groups: Vec<_> = api.iter().map(|a| a.group).collect();
+        groups.sort();
+        groups.dedup();
+        if groups.len() != api.len() {
+            return Err(Rejection::invalid("api", "names each group at most once"));
+        }
+    }
+    Ok(())
+}
+
 /// What the types cannot express.
 fn check(report: &Report, now: Timestamp) -> Result<(), Rejection> {
+    check_fields(report)?;
     for (field, value) in [
         ("version", &report.version),
         ("k8sVersion", &report.k8s_version),
@@ -124,49 +181,103 @@ fn check(report: &Report, now: Timestamp) -> Result<(), Rejection> {
     }
 
     let tasks = &report.tasks;
-    let counts = [
-        ("tasks.total", tasks.total),
-        ("features.taskSpawners", report.features.task_spawners),
-        ("features.agentConfigs", report.features.agent_configs),
-        ("features.workspaces", report.features.workspaces),
-        ("scale.namespaces", report.scale.namespaces),
-        ("usage.totalInputTokens", report.usage.total_input_tokens),
-        ("usage.totalOutputTokens", report.usage.total_output_tokens),
+    let features = &report.features;
+    let mut counts = vec![
+        ("tasks.total".to_owned(), tasks.total),
+        ("features.taskSpawners".to_owned(), features.task_spawners),
+        ("features.agentConfigs".to_owned(), features.agent_configs),
+        ("features.workspaces".to_owned(), features.workspaces),
+        ("scale.namespaces".to_owned(), report.scale.namespaces),
+        (
+            "usage.totalInputTokens".to_owned(),
+            report.usage.total_input_tokens,
+        ),
+        (
+            "usage.totalOutputTokens".to_owned(),
+            report.usage.total_output_tokens,
+        ),
     ];
-    let by_type = tasks
-        .by_type
-        .iter()
-        .map(|(k, &n)| (key("tasks.byType", k), n));
-    let by_phase = tasks
-        .by_phase
-        .iter()
-        .map(|(k, &n)| (key("tasks.byPhase", k), n));
-    for (field, n) in counts
-        .into_iter()
-        .map(|(f, n)| (f.to_owned(), n))
-        .chain(by_type.chain(by_phase))
-    {
+    for (field, n) in [
+        ("features.sessionSpawners", features.session_spawners),
+        ("features.taskBudgets", features.task_budgets),
+        ("features.taskRecords", features.task_records),
+        ("sessions.total", report.sessions.as_ref().map(|s| s.total)),
+        (
+            "workerPools.total",
+            report.worker_pools.as_ref().map(|p| p.total),
+        ),
+        (
+            "workerPools.desiredReplicas",
+            report.worker_pools.as_ref().map(|p| p.desired_replicas),
+        ),
+        (
+            "workerPools.currentReplicas",
+            report.worker_pools.as_ref().map(|p| p.current_replicas),
+        ),
+        (
+            "workerPools.readyReplicas",
+            report.worker_pools.as_ref().map(|p| p.ready_replicas),
+        ),
+    ] {
+        counts.extend(n.map(|n| (field.to_owned(), n)));
+    }
+    // Every count map: its entries (at least 1 each, as zeros are left out) must add up to
+    // the total it splits.
+    let mut maps = vec![
+        CountMap::of("tasks.byType", &tasks.by_type, ("tasks.total", tasks.total)),
+        CountMap::of(
+            "tasks.byPhase",
+            &tasks.by_phase,
+            ("tasks.total", tasks.total),
+        ),
+    ];
+    if let Some(spawners) = &report.task_spawners {
+        let total = ("features.taskSpawners", features.task_spawners);
+        maps.push(CountMap::of(
+            "taskSpawners.bySource",
+            &spawners.by_source,
+            total,
+        ));
+    }
+    if let Some(sessions) = &report.sessions {
+        let total = ("sessions.total", sessions.total);
+        maps.push(CountMap::of("sessions.byType", &sessions.by_type, total));
+        maps.push(CountMap::of("sessions.byPhase", &sessions.by_phase, total));
+    }
+    if let Some(pools) = &report.worker_pools {
+        let total = ("workerPools.total", pools.total);
+        maps.push(CountMap::of("workerPools.byPhase", &pools.by_phase, total));
+    }
+    for CountMap { entries, .. } in &maps {
+        for (field, n) in entries {
+            if *n == 0 {
+                return Err(Rejection::invalid(
+                    field.clone(),
+                    "zero counts are left out, so must be at least 1",
+                ));
+            }
+            counts.push((field.clone(), *n));
+        }
+    }
+    for (field, n) in counts {
         if n > MAX_COUNT {
             return Err(Rejection::invalid(
                 field,
                 format!("must be at most {MAX_COUNT}"),
             ));
         }
-        if n == 0 && (field.starts_with("tasks.byType.") || field.starts_with("tasks.byPhase.")) {
-            return Err(Rejection::invalid(
-                field,
-                "zero counts are left out, so must be at least 1",
-            ));
-        }
     }
-    for (field, sum) in [
-        ("tasks.byType", tasks.by_type.values().sum::<u64>()),
-        ("tasks.byPhase", tasks.by_phase.values().sum::<u64>()),
-    ] {
-        if sum != tasks.total {
+    for CountMap {
+        field,
+        entries,
+        total: (of, total),
+    } in maps
+    {
+        let sum: u64 = entries.iter().map(|(_, n)| n).sum();
+        if sum != total {
             return Err(Rejection::invalid(
                 field,
-                format!("adds up to {sum}, but tasks.total is {}", tasks.total),
+                format!("adds up to {sum}, but {of} is {total}"),
             ));
         }
     }
@@ -180,9 +291,30 @@ fn check(report: &Report, now: Timestamp) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// `tasks.byType.claude-code`: the key as the report spells it.
-fn key(map: &str, key: &impl serde::Serialize) -> String {
-    format!("{map}.{}", report::spelling(key))
+/// A count map, its entries named by field path (`tasks.byType.claude-code`), and the
+/// total (name and value) they must add up to.
+struct CountMap {
+    field: &'static str,
+    entries: Vec<(String, u64)>,
+    total: (&'static str, u64),
+}
+
+impl CountMap {
+    fn of<K: serde::Serialize>(
+        field: &'static str,
+        counts: &std::collections::BTreeMap<K, u64>,
+        total: (&'static str, u64),
+    ) -> CountMap {
+        let entries = counts
+            .iter()
+            .map(|(k, &n)| (format!("{field}.{}", report::spelling(k)), n))
+            .collect();
+        CountMap {
+            field,
+            entries,
+            total,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -277,7 +409,7 @@ mod tests {
             (
                 Box::new(|r| r["features"]["extra"] = "canary".into()),
                 "features.extra",
-                "unknown field `extra`, expected one of `taskSpawners`, `agentConfigs`, `workspaces`, `sourceTypes`",
+                "unknown field `extra`, expected one of `taskSpawners`, `agentConfigs`, `workspaces`, `sourceTypes`, `sessionSpawners`, `taskBudgets`, `taskRecords`",
             ),
             (
                 Box::new(|r| r["installationId"] = "not-a-uuid".into()),
@@ -323,16 +455,17 @@ mod tests {
     }
 
     #[test]
-    fn schema_versions_other_than_1_say_which_is_accepted() {
+    fn schema_versions_other_than_1_and_2_say_which_are_accepted() {
         for (version, found) in [
-            (serde_json::json!(2), "2"),
+            (serde_json::json!(3), "3"),
+            (serde_json::json!(0), "0"),
             (serde_json::json!("1"), "\"1\""),
         ] {
             let err = check_with(|r| r["schemaVersion"] = version).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
-                    "schemaVersion {found} is not supported: this collector accepts schemaVersion 1"
+                    "schemaVersion {found} is not supported: this collector accepts schemaVersion 1 or 2"
                 )
             );
         }
@@ -343,7 +476,100 @@ mod tests {
             missing,
             (
                 "schemaVersion".to_owned(),
-                "is required; this collector accepts schemaVersion 1".to_owned()
+                "is required; this collector accepts schemaVersion 1 or 2".to_owned()
+            )
+        );
+    }
+
+    /// `valid()` as a v2 report.
+    fn valid_v2() -> serde_json::Value {
+        let mut body = valid();
+        body["schemaVersion"] = 2.into();
+        body["api"] = serde_json::json!([{"group": "kelos.dev", "version": "v1alpha2"}]);
+        body["taskSpawners"] = serde_json::json!({"bySource": {"cron": 1}});
+        body["sessions"] = serde_json::json!({"total": 2, "byType": {"codex": 2}, "byPhase": {"Ready": 1, "Unknown": 1}});
+        body["workerPools"] = serde_json::json!({"total": 1, "byPhase": {"Scaling": 1},
+            "desiredReplicas": 3, "currentReplicas": 2, "readyReplicas": 1});
+        for key in ["sessionSpawners", "taskBudgets", "taskRecords"] {
+            body["features"][key] = 0.into();
+        }
+        body["features"]["sourceTypes"] = serde_json::json!(["cron", "slack"]);
+        body
+    }
+
+    #[test]
+    fn a_valid_v2_report_round_trips() {
+        let report = report(valid_v2().to_string().as_bytes(), NOW.parse().unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&report).unwrap(), valid_v2());
+    }
+
+    #[test]
+    fn each_schema_version_has_exactly_its_own_fields() {
+        let check = |body: serde_json::Value| match report(
+            body.to_string().as_bytes(),
+            NOW.parse().unwrap(),
+        )
+        .unwrap_err()
+        {
+            Rejection::Invalid { field, message } => (field, message),
+            other => panic!("{other:?}"),
+        };
+        let mut v2_without = valid_v2();
+        v2_without.as_object_mut().unwrap().remove("sessions");
+        assert_eq!(
+            check(v2_without),
+            ("sessions".into(), "is required in schemaVersion 2".into())
+        );
+        let mut v1_with = valid();
+        v1_with["features"]["taskRecords"] = 3.into();
+        assert_eq!(
+            check(v1_with),
+            (
+                "features.taskRecords".into(),
+                "is not in schemaVersion 1".into()
+            )
+        );
+        let mut v1_slack = valid();
+        v1_slack["features"]["sourceTypes"] = serde_json::json!(["slack"]);
+        assert_eq!(
+            check(v1_slack),
+            (
+                "features.sourceTypes".into(),
+                "\"slack\" is not in schemaVersion 1 (cron, github, jira, other)".into()
+            )
+        );
+        let mut twice = valid_v2();
+        twice["api"] = serde_json::json!([{"group": "kelos.dev", "version": "v1alpha2"},
+            {"group": "kelos.dev", "version": "v1alpha1"}]);
+        assert_eq!(
+            check(twice),
+            ("api".into(), "names each group at most once".into())
+        );
+        let mut sessions = valid_v2();
+        sessions["sessions"]["byPhase"]["Ready"] = 5.into();
+        assert_eq!(
+            check(sessions),
+            (
+                "sessions.byPhase".into(),
+                "adds up to 6, but sessions.total is 2".into()
+            )
+        );
+        let mut spawners = valid_v2();
+        spawners["taskSpawners"]["bySource"]["slack"] = 0.into();
+        assert_eq!(
+            check(spawners),
+            (
+                "taskSpawners.bySource.slack".into(),
+                "zero counts are left out, so must be at least 1".into()
+            )
+        );
+        let mut pools = valid_v2();
+        pools["workerPools"]["byPhase"] = serde_json::json!({});
+        assert_eq!(
+            check(pools),
+            (
+                "workerPools.byPhase".into(),
+                "adds up to 0, but workerPools.total is 1".into()
             )
         );
     }

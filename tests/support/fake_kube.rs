@@ -1,6 +1,8 @@
 //! A fake Kubernetes API server speaking the real wire format, for the paths the reporter
-//! uses and nothing else: paginated cluster-wide lists of the Axon kinds, `/version`, and
-//! ConfigMap get/create/update with resourceVersion checks. Errors are `Status` objects
+//! uses and nothing else: discovery (`/apis`), paginated cluster-wide lists of the
+//! operator's kinds in each installed API version (`axon.io/v1alpha1`, `kelos.dev`
+//! `v1alpha1` and `v1alpha2`), `/version`, and ConfigMap get/create/update with
+//! resourceVersion checks. Errors are `Status` objects
 //! as the real API server sends them. Faults (any status, `Retry-After`, a hang) are
 //! injected per route; any other path answers 404 and is recorded as unexpected, which
 //! `requests()` turns into a test failure.
@@ -16,22 +18,21 @@ use hyper::Response;
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use super::fixtures::Object;
+use super::fixtures::{Api, Object};
 use super::server::{Received, Server, json as json_response};
 
 /// The bearer token in the kubeconfig the fake writes; anything else is 401.
 const TOKEN: &str = "fake-kube-token";
 
-/// The Axon kinds' list paths live under this prefix.
-const AXON_PREFIX: &str = "/apis/axon.io/v1alpha1/";
-
 /// Which requests a fault applies to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
-    /// Any page of a cluster-wide list of `plural`.
+    /// Any page of a cluster-wide list of `plural`, in any version.
     List(&'static str),
     /// Page `n` (1-based) of a list of `plural`.
     ListPage(&'static str, u64),
+    /// `GET /apis`.
+    Discovery,
     Version,
     GetConfigMap,
     CreateConfigMap,
@@ -109,8 +110,9 @@ struct Fault {
 
 /// The fake cluster's contents and what happened to it.
 pub struct State {
-    /// Items (as JSON text) by plural; a plural that is absent has no CRD.
-    lists: BTreeMap<&'static str, Vec<String>>,
+    /// Items (as JSON text) by API version and plural; a plural that is absent has no
+    /// CRD. A group version is served while any of its plurals is.
+    lists: BTreeMap<(String, &'static str), Vec<String>>,
     config_maps: BTreeMap<(String, String), Value>,
     resource_version: u64,
     git_version: String,
@@ -151,12 +153,38 @@ pub struct FakeKube {
 }
 
 impl FakeKube {
-    /// A cluster with the four Axon CRDs installed and no objects.
+    /// An Axon v0.12.0 cluster: the four `axon.io/v1alpha1` CRDs and no objects.
     pub fn start() -> FakeKube {
-        let lists =
-            ["tasks", "taskspawners", "agentconfigs", "workspaces"].map(|p| (p, Vec::new()));
+        FakeKube::serving(&[Api::AxonV1alpha1])
+    }
+
+    /// A Kelos v0.52.0 cluster: `kelos.dev` `v1alpha2` and the deprecated `v1alpha1`, both
+    /// served, and no objects.
+    pub fn kelos() -> FakeKube {
+        FakeKube::serving(&[Api::KelosV1alpha2, Api::KelosV1alpha1])
+    }
+
+    /// A cluster serving every kind of each of `apis`.
+    pub fn serving(apis: &[Api]) -> FakeKube {
+        let kube = FakeKube::with_lists(BTreeMap::new());
+        for &api in apis {
+            kube.install(api);
+        }
+        kube
+    }
+
+    /// Installs the CRDs of `api`'s kinds (empty lists for those not yet there).
+    pub fn install(&self, api: Api) -> &Self {
+        let mut state = self.state.lock().unwrap();
+        for plural in api.plurals() {
+            state.lists.entry((api.api_version(), plural)).or_default();
+        }
+        self
+    }
+
+    fn with_lists(lists: BTreeMap<(String, &'static str), Vec<String>>) -> FakeKube {
         let state = Arc::new(Mutex::new(State {
-            lists: lists.into_iter().collect(),
+            lists,
             config_maps: BTreeMap::new(),
             resource_version: 1000,
             git_version: "v1.33.2".into(),
@@ -199,27 +227,54 @@ impl FakeKube {
         format!("http://{}", self.server.addr)
     }
 
+    /// Adds objects to the group of the first installed API version, as every version of
+    /// that group serves them (the same object, in each version's shape).
     pub fn add(&self, objects: impl IntoIterator<Item = impl Object>) -> &Self {
+        let group = {
+            let state = self.state.lock().unwrap();
+            let (first, _) = state
+                .lists
+                .keys()
+                .next()
+                .expect("an API is installed")
+                .clone();
+            first.split('/').next().unwrap().to_owned()
+        };
+        self.add_to(&group, objects)
+    }
+
+    /// Adds objects to API group `group` (`axon.io`, `kelos.dev`).
+    pub fn add_to(&self, group: &str, objects: impl IntoIterator<Item = impl Object>) -> &Self {
         let mut state = self.state.lock().unwrap();
         for object in objects {
-            let list = state
-                .lists
-                .get_mut(object.plural())
-                .expect("the CRD is installed");
-            list.push(object.to_json().to_string());
+            let mut served = false;
+            for api in [Api::AxonV1alpha1, Api::KelosV1alpha2, Api::KelosV1alpha1] {
+                if api.group() != group {
+                    continue;
+                }
+                if let Some(list) = state.lists.get_mut(&(api.api_version(), object.plural())) {
+                    list.push(object.to_json(api).to_string());
+                    served = true;
+                }
+            }
+            assert!(
+                served,
+                "no installed {group} CRD serves {}",
+                object.plural()
+            );
         }
         self
     }
 
-    /// Adds an item verbatim, e.g. one that is not valid as an object.
+    /// Adds an item verbatim, e.g. one that is not valid as an object, to every installed
+    /// version's list of `plural`.
     pub fn add_raw(&self, plural: &'static str, item: &str) -> &Self {
-        self.state
-            .lock()
-            .unwrap()
-            .lists
-            .get_mut(plural)
-            .unwrap()
-            .push(item.to_owned());
+        let mut state = self.state.lock().unwrap();
+        for ((_, p), list) in state.lists.iter_mut() {
+            if *p == plural {
+                list.push(item.to_owned());
+            }
+        }
         self
     }
 
@@ -229,8 +284,13 @@ impl FakeKube {
         self
     }
 
+    /// Removes the CRD of `plural`, in every group.
     pub fn uninstall_crd(&self, plural: &'static str) -> &Self {
-        self.state.lock().unwrap().lists.remove(plural);
+        self.state
+            .lock()
+            .unwrap()
+            .lists
+            .retain(|(_, p), _| *p != plural);
         self
     }
 
@@ -362,23 +422,38 @@ fn handle(state: &Mutex<State>, request: Received) -> Option<Response<Full<Bytes
 /// A served request: the route plus, for lists, the page it asks for.
 #[derive(Debug)]
 enum Served {
-    List { plural: String, page: u64 },
+    List {
+        api: String,
+        plural: String,
+        page: u64,
+    },
+    Discovery,
     Version,
-    GetConfigMap { namespace: String, name: String },
-    CreateConfigMap { namespace: String },
-    UpdateConfigMap { namespace: String, name: String },
+    GetConfigMap {
+        namespace: String,
+        name: String,
+    },
+    CreateConfigMap {
+        namespace: String,
+    },
+    UpdateConfigMap {
+        namespace: String,
+        name: String,
+    },
 }
 
 fn route(method: &str, path: &str, query: &HashMap<String, String>) -> Option<Served> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match (method, segments.as_slice()) {
         ("GET", ["version"]) => Some(Served::Version),
-        ("GET", ["apis", "axon.io", "v1alpha1", plural]) => {
+        ("GET", ["apis"]) => Some(Served::Discovery),
+        ("GET", ["apis", group @ ("axon.io" | "kelos.dev"), version, plural]) => {
             let page = match query.get("continue") {
                 Some(token) => decode_token(token).map_or(0, |t| t.page),
                 None => 1,
             };
             Some(Served::List {
+                api: format!("{group}/{version}"),
                 plural: (*plural).to_owned(),
                 page,
             })
@@ -405,7 +480,8 @@ fn route(method: &str, path: &str, query: &HashMap<String, String>) -> Option<Se
 fn matches(route: &Route, served: &Served) -> bool {
     match (route, served) {
         (Route::List(p), Served::List { plural, .. }) => p == plural,
-        (Route::ListPage(p, n), Served::List { plural, page }) => p == plural && n == page,
+        (Route::ListPage(p, n), Served::List { plural, page, .. }) => p == plural && n == page,
+        (Route::Discovery, Served::Discovery) => true,
         (Route::Version, Served::Version) => true,
         (Route::GetConfigMap, Served::GetConfigMap { .. }) => true,
         (Route::CreateConfigMap, Served::CreateConfigMap { .. }) => true,
@@ -446,7 +522,8 @@ fn serve(
             })
             .to_string(),
         ),
-        Served::List { plural, .. } => list(state, plural, query),
+        Served::List { api, plural, .. } => list(state, api, plural, query),
+        Served::Discovery => json_response(200, &discovery(state).to_string()),
         Served::GetConfigMap { namespace, name } => {
             match state.config_maps.get(&(namespace.clone(), name.clone())) {
                 Some(map) => json_response(200, &map.to_string()),
@@ -514,8 +591,40 @@ fn store(state: &mut State, namespace: &str, name: &str, map: Value) -> Response
     json_response(200, &stored.to_string())
 }
 
-fn list(state: &State, plural: &str, query: &HashMap<String, String>) -> Response<Full<Bytes>> {
-    let Some(items) = state.lists.get(plural) else {
+/// The `APIGroupList` of `/apis`: every group version with an installed CRD, plus one
+/// built-in group, as a real server always has those. The preferred version is the first
+/// installed one (for Kelos, `v1alpha2`: Kubernetes ranks it above `v1alpha1`).
+fn discovery(state: &State) -> Value {
+    let mut groups: Vec<(String, Vec<String>)> = vec![("apps".into(), vec!["v1".into()])];
+    for (api, _) in state.lists.keys() {
+        let (group, version) = api.split_once('/').unwrap();
+        match groups.iter_mut().find(|(g, _)| g == group) {
+            Some((_, versions)) if versions.iter().any(|v| v == version) => {}
+            Some((_, versions)) => versions.push(version.to_owned()),
+            None => groups.push((group.to_owned(), vec![version.to_owned()])),
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(|(group, mut versions)| {
+            versions.sort_by(|a, b| b.cmp(a));
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+                .collect();
+            json!({"name": group, "versions": versions, "preferredVersion": versions[0]})
+        })
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+fn list(
+    state: &State,
+    api: &str,
+    plural: &str,
+    query: &HashMap<String, String>,
+) -> Response<Full<Bytes>> {
+    let Some(items) = state.lists.get(&(api.to_owned(), plural_of(plural))) else {
         return status(
             404,
             "NotFound",
@@ -557,24 +666,41 @@ fn list(state: &State, plural: &str, query: &HashMap<String, String>) -> Respons
     // lists put metadata first.
     let body = if state.typed_lists {
         format!(
-            r#"{{"kind":"{kind}List","apiVersion":"axon.io/v1alpha1","metadata":{metadata},"items":[{items}]}}"#
+            r#"{{"kind":"{kind}List","apiVersion":"{api}","metadata":{metadata},"items":[{items}]}}"#
         )
     } else {
         format!(
-            r#"{{"apiVersion":"axon.io/v1alpha1","items":[{items}],"kind":"{kind}List","metadata":{metadata}}}"#
+            r#"{{"apiVersion":"{api}","items":[{items}],"kind":"{kind}List","metadata":{metadata}}}"#
         )
     };
     json_response(200, &body)
 }
 
+const KINDS: [(&str, &str); 9] = [
+    ("tasks", "Task"),
+    ("taskspawners", "TaskSpawner"),
+    ("agentconfigs", "AgentConfig"),
+    ("workspaces", "Workspace"),
+    ("workerpools", "WorkerPool"),
+    ("taskbudgets", "TaskBudget"),
+    ("taskrecords", "TaskRecord"),
+    ("sessions", "Session"),
+    ("sessionspawners", "SessionSpawner"),
+];
+
 fn kind_of(plural: &str) -> &'static str {
-    match plural {
-        "tasks" => "Task",
-        "taskspawners" => "TaskSpawner",
-        "agentconfigs" => "AgentConfig",
-        "workspaces" => "Workspace",
-        _ => "Unknown",
-    }
+    KINDS
+        .iter()
+        .find(|(p, _)| *p == plural)
+        .map_or("Unknown", |(_, kind)| kind)
+}
+
+/// The plural as the static string the lists are keyed by ("" for an unknown one).
+fn plural_of(plural: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(p, _)| *p == plural)
+        .map_or("", |(p, _)| p)
 }
 
 fn status(
