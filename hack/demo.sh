@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A dry-run report against a fake Kubernetes API with sample objects: no cluster needed.
+# A dry-run report against a fake Kubernetes API with sample Kelos v0.52.0 objects (--axon:
+# Axon v0.12.0 ones): no cluster needed.
 # Prints the exact report JSON on stdout and the reporter's log on stderr.
 # With --send URL the report goes to a collector instead, e.g.
 #   hack/demo.sh --send http://localhost:8080/v1/report

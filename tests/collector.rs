@@ -8,7 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::collector::{Backend, Collector, NOW, TOKEN, installation, report};
+use crate::support::collector::{
+    Backend, Collector, NOW, TOKEN, installation, kelos_report, report,
+};
 use crate::support::command::{reporter, run, stored_id};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
@@ -26,6 +28,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_report_is_stored_and_summarised_exactly,
+    a_mix_of_v1_and_v2_reports_is_summarised_exactly,
     a_second_report_the_same_day_replaces_the_first,
     reports_count_once_per_installation_per_utc_day,
     every_rejection_has_its_status_and_names_the_field,
@@ -91,6 +94,8 @@ async fn a_report_is_stored_and_summarised_exactly(backend: Backend) {
             "window": {"days": 30, "from": "2026-10-30", "to": "2026-11-28"},
             "active": {"last1Day": 1, "last7Days": 1, "last30Days": 1},
             "installations": 1,
+            "schemaVersions": {"1": 1, "2": 0},
+            "apis": {"axon.io/v1alpha1": 0, "kelos.dev/v1alpha2": 0, "kelos.dev/v1alpha1": 0},
             "dailyActive": daily("2026-10-30", &zeros_then(30, &[1])),
             "versions": {
                 "axon": [{"version": "v0.5.0", "installations": 1}],
@@ -105,6 +110,9 @@ async fn a_report_is_stored_and_summarised_exactly(backend: Backend) {
                 "other": {"installations": 0, "tasks": 0}
             },
             "phases": {"Pending": 0, "Running": 0, "Succeeded": 2, "Failed": 1, "Waiting": 0, "Unknown": 0},
+            "spawnerSources": NO_SPAWNER_SOURCES.clone(),
+            "sessions": NO_SESSIONS.clone(),
+            "workerPools": NO_WORKER_POOLS.clone(),
             "features": {
                 "taskSpawners": {"installations": 1, "percent": 100.0},
                 "agentConfigs": {"installations": 0, "percent": 0.0},
@@ -113,8 +121,16 @@ async fn a_report_is_stored_and_summarised_exactly(backend: Backend) {
                     "cron": {"installations": 1, "percent": 100.0},
                     "github": {"installations": 1, "percent": 100.0},
                     "jira": {"installations": 0, "percent": 0.0},
-                    "other": {"installations": 0, "percent": 0.0}
-                }
+                    "linear": {"installations": 0, "percent": 0.0},
+                    "other": {"installations": 0, "percent": 0.0},
+                    "slack": {"installations": 0, "percent": 0.0},
+                    "webhook": {"installations": 0, "percent": 0.0}
+                },
+                "sessions": {"installations": 0, "percent": 0.0},
+                "workerPools": {"installations": 0, "percent": 0.0},
+                "sessionSpawners": {"installations": 0, "percent": 0.0},
+                "taskBudgets": {"installations": 0, "percent": 0.0},
+                "taskRecords": {"installations": 0, "percent": 0.0}
             },
             "namespaces": [
                 {"namespaces": "0", "installations": 0},
@@ -126,6 +142,109 @@ async fn a_report_is_stored_and_summarised_exactly(backend: Backend) {
             ],
             "usage": {"totalCostUsd": 1.25, "totalInputTokens": 1000, "totalOutputTokens": 500}
         })
+    );
+    collector.stop().await;
+}
+
+static NO_SPAWNER_SOURCES: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"githubIssues": 0, "githubPullRequests": 0, "githubWebhook": 0, "linearWebhook": 0,
+           "webhook": 0, "cron": 0, "jira": 0, "slack": 0, "other": 0})
+});
+
+static NO_SESSIONS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({
+        "total": 0,
+        "byType": {"claude-code": 0, "codex": 0, "gemini": 0, "opencode": 0, "cursor": 0, "other": 0},
+        "byPhase": {"Pending": 0, "Ready": 0, "Suspended": 0, "Failed": 0, "Unknown": 0}
+    })
+});
+
+static NO_WORKER_POOLS: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({
+        "total": 0,
+        "byPhase": {"Pending": 0, "Ready": 0, "Scaling": 0, "Failed": 0, "Unknown": 0},
+        "desiredReplicas": 0, "currentReplicas": 0, "readyReplicas": 0
+    })
+});
+
+/// Old reporters (schema v1) and new ones (v2, one of them midway from Axon to Kelos) side
+/// by side: every figure exact, and the v2-only figures from v2 reports alone.
+async fn a_mix_of_v1_and_v2_reports_is_summarised_exactly(backend: Backend) {
+    let collector = Collector::start(backend).await;
+    let mut migrating = kelos_report(&installation(3));
+    migrating["api"] = json!([{"group": "axon.io", "version": "v1alpha1"}, {"group": "kelos.dev", "version": "v1alpha1"}]);
+    migrating["workerPools"] = json!({"total": 0, "byPhase": {}, "desiredReplicas": 0, "currentReplicas": 0, "readyReplicas": 0});
+    migrating["sessions"] = json!({"total": 0, "byType": {}, "byPhase": {}});
+    migrating["features"]["taskRecords"] = 0.into();
+    for body in [
+        report(&installation(1)),
+        kelos_report(&installation(2)),
+        migrating,
+    ] {
+        assert_eq!(collector.post_report(&body).await.status, 202, "{body}");
+    }
+    let summary = collector.summary(7).await;
+    assert_eq!(summary["installations"], 3);
+    assert_eq!(summary["schemaVersions"], json!({"1": 1, "2": 2}));
+    assert_eq!(
+        summary["apis"],
+        json!({"axon.io/v1alpha1": 1, "kelos.dev/v1alpha2": 1, "kelos.dev/v1alpha1": 1})
+    );
+    assert_eq!(
+        summary["agentTypes"]["codex"],
+        json!({"installations": 3, "tasks": 7})
+    );
+    assert_eq!(
+        summary["spawnerSources"],
+        json!({"githubIssues": 0, "githubPullRequests": 0, "githubWebhook": 0, "linearWebhook": 2,
+               "webhook": 0, "cron": 0, "jira": 0, "slack": 2, "other": 0})
+    );
+    assert_eq!(
+        summary["sessions"],
+        json!({
+            "total": 3,
+            "byType": {"claude-code": 2, "codex": 1, "gemini": 0, "opencode": 0, "cursor": 0, "other": 0},
+            "byPhase": {"Pending": 0, "Ready": 2, "Suspended": 0, "Failed": 1, "Unknown": 0}
+        })
+    );
+    assert_eq!(
+        summary["workerPools"],
+        json!({
+            "total": 2,
+            "byPhase": {"Pending": 0, "Ready": 1, "Scaling": 1, "Failed": 0, "Unknown": 0},
+            "desiredReplicas": 5, "currentReplicas": 4, "readyReplicas": 3
+        })
+    );
+    let features = &summary["features"];
+    // v1 and v2 alike: of all three installations.
+    assert_eq!(
+        features["sourceTypes"]["linear"],
+        json!({"installations": 2, "percent": 66.7})
+    );
+    assert_eq!(
+        features["sourceTypes"]["cron"],
+        json!({"installations": 1, "percent": 33.3})
+    );
+    // v2 only: of the two installations that can say.
+    assert_eq!(
+        features["sessions"],
+        json!({"installations": 1, "percent": 50.0})
+    );
+    assert_eq!(
+        features["sessionSpawners"],
+        json!({"installations": 2, "percent": 100.0})
+    );
+    assert_eq!(
+        features["taskRecords"],
+        json!({"installations": 1, "percent": 50.0})
+    );
+    assert_eq!(
+        features["taskBudgets"],
+        json!({"installations": 0, "percent": 0.0})
+    );
+    assert_eq!(
+        summary["usage"],
+        json!({"totalCostUsd": 1.2746, "totalInputTokens": 2800, "totalOutputTokens": 640})
     );
     collector.stop().await;
 }
@@ -875,5 +994,6 @@ async fn the_demo_sends_the_sample_report_to_a_collector() {
     let summary = collector.summary(1).await;
     assert_eq!(summary["installations"], 1);
     assert_eq!(summary["phases"]["Succeeded"], 2);
+    assert_eq!(summary["apis"]["kelos.dev/v1alpha2"], 1);
     collector.stop().await;
 }

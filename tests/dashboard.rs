@@ -9,7 +9,7 @@ use hyper::body::Bytes;
 use serde_json::json;
 
 use crate::support::chromium::Chromium;
-use crate::support::collector::{Backend, Collector, TOKEN, installation, report};
+use crate::support::collector::{Backend, Collector, TOKEN, installation, kelos_report, report};
 use crate::support::server::Server;
 
 /// A laptop screen.
@@ -26,6 +26,8 @@ async fn the_dashboard_renders_the_figures_and_loads_nothing_from_outside() {
         }
         assert_eq!(collector.post_report(&body).await.status, 202);
     }
+    let kelos = kelos_report(&installation(4));
+    assert_eq!(collector.post_report(&kelos).await.status, 202);
     // Nothing on the page points anywhere but the collector, and the browser is told to
     // load nothing else either.
     let html = collector.read("/?days=7").await;
@@ -59,22 +61,39 @@ async fn the_dashboard_renders_the_figures_and_loads_nothing_from_outside() {
 
     let text = visible_text(&dom);
     for figure in [
-        "Axon telemetry",
+        "Axon and Kelos telemetry",
         "Last 7 days (2026-11-22 to 2026-11-28)",
-        "3 active today",
-        "3 reporting in window",
-        "9 tasks",
-        "3.75 cost (USD)",
+        "4 active today",
+        "4 reporting in window",
+        "13 tasks",
+        "3.76 cost (USD)",
         "claude-code 3 (6 tasks)",
+        "codex 4 (6 tasks)",
         "Succeeded 6",
-        "TaskSpawners 66.7% (2)",
-        "AgentConfigs 33.3% (1)",
-        "source: jira 33.3% (1)",
+        "Running 4",
+        "TaskSpawners 75% (3)",
+        "AgentConfigs 25% (1)",
+        "source: jira 25% (1)",
+        "source: linear 25% (1)",
+        "Sessions 100% (1)",
+        "TaskRecords 100% (1)",
+        "TaskBudgets 0% (0)",
+        "kelos.dev/v1alpha2 1",
+        "axon.io/v1alpha1 0",
+        "schema v1 reporter (axon.io only) 3",
+        "linearWebhook 1",
+        "type: claude-code 2",
+        "phase: Failed 1",
+        "Scaling 1",
+        "replicas desired 5",
         "2-5 3",
+        "6-20 1",
         "v0.5.0 2",
         "v0.6.0-rc.1 1",
+        "v0.52.0 1",
         "v1.33.2 3",
-        "input tokens 3000",
+        "v1.34.1 1",
+        "input tokens 3900",
     ] {
         assert!(
             text.contains(figure),

@@ -226,13 +226,19 @@ fn the_demo_runs_a_dry_run_against_the_sample_cluster() {
         .parent()
         .unwrap()
         .join("examples/demo");
-    let run = run(&mut crate::support::command::hermetic(&demo));
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(
-        report["installationId"],
-        "00000000-0000-0000-0000-000000000000"
-    );
-    assert_eq!(report["tasks"]["total"], 7);
-    assert_eq!(report["version"], "v0.5.0");
+    for (args, api, tasks, version) in [
+        (&[][..], "kelos.dev", 6, "v0.52.0"),
+        (&["--axon"][..], "axon.io", 7, "v0.12.0"),
+    ] {
+        let run = run(crate::support::command::hermetic(&demo).args(args));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(
+            report["installationId"],
+            "00000000-0000-0000-0000-000000000000"
+        );
+        assert_eq!(report["api"][0]["group"], api);
+        assert_eq!(report["tasks"]["total"], tasks);
+        assert_eq!(report["version"], version);
+    }
 }

@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::support::command::{normalized, reporter, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
-use crate::support::fixtures::{AgentConfig, Meta, Task, TaskSpawner, Workspace};
+use crate::support::fixtures::{
+    AgentConfig, Any, Meta, Session, SessionSpawner, Task, TaskBudget, TaskRecord, TaskSpawner,
+    WorkerPool, Workspace,
+};
 
 /// Every canary contains this (checked case-insensitively).
 const CANARY: &str = "canary";
@@ -21,6 +24,7 @@ fn planted(mut meta: Meta, kind: &str) -> Meta {
     meta.name = canary(&format!("{kind}-name"));
     meta.label = canary(&format!("{kind}-label"));
     meta.annotation = canary(&format!("{kind}-annotation"));
+    meta.uid = canary(&format!("{kind}-uid"));
     meta
 }
 
@@ -90,15 +94,17 @@ fn assert_no_canary(what: &str, text: &str) {
     }
 }
 
-#[test]
-fn no_free_text_reaches_the_report_stdout_or_logs() {
+/// Runs a sending and a dry run against `cluster()` at every log level and format, fails on
+/// any canary in the sent report, stdout or stderr, and returns the sent reports.
+fn reports_without_canaries(cluster: fn() -> FakeKube) -> Vec<serde_json::Value> {
+    let mut reports = Vec::new();
     for (level, format) in [
         ("info", "text"),
         ("debug", "text"),
         ("trace", "text"),
         ("debug", "json"),
     ] {
-        let kube = canary_cluster();
+        let kube = cluster();
         let endpoint = Endpoint::start();
         let sent = run(reporter(&kube).args([
             "--endpoint",
@@ -115,9 +121,21 @@ fn no_free_text_reaches_the_report_stdout_or_logs() {
         assert_no_canary("the sent report", body);
         assert_no_canary(&format!("stderr at {level}/{format}"), &sent.stderr);
         assert_no_canary("stdout", &sent.stdout);
+        reports.push(normalized(body));
 
+        let dry =
+            run(reporter(&kube).args(["--dry-run", "--log-level", level, "--log-format", format]));
+        assert_eq!(dry.code, 0, "{}", dry.stderr);
+        assert_no_canary("the dry-run report", &dry.stdout);
+        assert_no_canary(&format!("dry-run stderr at {level}/{format}"), &dry.stderr);
+    }
+    reports
+}
+
+#[test]
+fn no_free_text_reaches_the_report_stdout_or_logs() {
+    for report in reports_without_canaries(canary_cluster) {
         // The canary objects were read, not skipped: the counts prove it.
-        let report = normalized(body);
         assert_eq!(
             report["tasks"],
             json!({"total": 2, "byType": {"codex": 1, "other": 1}, "byPhase": {"Succeeded": 1, "Unknown": 1}})
@@ -131,12 +149,86 @@ fn no_free_text_reaches_the_report_stdout_or_logs() {
             (report["version"].clone(), report["k8sVersion"].clone()),
             (json!("v0.5.0"), json!("v1.33.2"))
         );
+    }
+}
 
-        let dry =
-            run(reporter(&kube).args(["--dry-run", "--log-level", level, "--log-format", format]));
-        assert_eq!(dry.code, 0, "{}", dry.stderr);
-        assert_no_canary("the dry-run report", &dry.stdout);
-        assert_no_canary(&format!("dry-run stderr at {level}/{format}"), &dry.stderr);
+/// Kelos' own kinds and fields: a v1alpha2 Task's worker and pool, WorkerPools, Sessions,
+/// SessionSpawners, TaskBudgets and TaskRecords, a canary in each of their free-text fields.
+fn kelos_canary_cluster() -> FakeKube {
+    let kube = FakeKube::kelos();
+    let mut pool = WorkerPool::new("x", "x").agent(&canary("pool-agent-type"));
+    pool.meta = planted(pool.meta, "pool");
+    pool.phase = canary("pool-phase");
+    pool.image = canary("pool-image");
+    pool.secret = canary("pool-secret");
+    pool.message = canary("pool-message");
+    let pool_name = pool.meta.name.clone();
+    let mut inline = Task::new("x", "x")
+        .worker(&canary("worker-type"))
+        .phase("Succeeded")
+        .status_usage(json!({"costUSD": canary("cost-quantity"), "inputTokens": 5}));
+    inline.meta = planted(inline.meta, "task");
+    inline.model = canary("worker-model");
+    inline.image = canary("worker-image");
+    inline.secret = canary("worker-secret");
+    let mut pooled = Task::new("x", "x").pool(&pool_name).phase("Running");
+    pooled.meta = planted(pooled.meta, "pooled-task");
+    pooled.meta.namespace = pool.meta.namespace.clone();
+    let mut record = TaskRecord::of(&inline)
+        .usage(json!({"costUSD": "1250m", "inputTokens": 10, "outputTokens": 1}));
+    record.meta = planted(record.meta, "record");
+    record.task_name = canary("record-task-name");
+    record.model = canary("record-model");
+    record.agent = canary("record-agent-type");
+    record.phase = canary("record-phase");
+    let mut session = Session::new("x", "x").agent(&canary("session-agent-type"));
+    session.meta = planted(session.meta, "session");
+    session.phase = canary("session-phase");
+    session.prompt = canary("session-prompt");
+    session.branch = canary("session-branch");
+    session.message = canary("session-message");
+    session.pull_request = format!("https://github.com/{}/pull/1", canary("session-pr"));
+    let mut spawner = SessionSpawner::new("x", "x");
+    spawner.meta = planted(spawner.meta, "session-spawner");
+    spawner.repo = canary("session-spawner-repo");
+    spawner.prompt = canary("session-spawner-prompt");
+    let mut budget = TaskBudget::new("x", "x");
+    budget.meta = planted(budget.meta, "budget");
+    budget.selector = canary("budget-selector");
+    kube.add([Any::WorkerPool(pool), Any::TaskRecord(record)]);
+    kube.add([inline, pooled]);
+    kube.add([
+        Any::Session(session),
+        Any::SessionSpawner(spawner),
+        Any::TaskBudget(budget),
+    ]);
+    kube
+}
+
+#[test]
+fn no_free_text_of_kelos_kinds_reaches_the_report_stdout_or_logs() {
+    for report in reports_without_canaries(kelos_canary_cluster) {
+        assert_eq!(
+            report["tasks"],
+            json!({"total": 2, "byType": {"other": 2}, "byPhase": {"Running": 1, "Succeeded": 1}})
+        );
+        assert_eq!(
+            report["workerPools"],
+            json!({"total": 1, "byPhase": {"Unknown": 1}, "desiredReplicas": 1, "currentReplicas": 1, "readyReplicas": 1})
+        );
+        assert_eq!(
+            report["sessions"],
+            json!({"total": 1, "byType": {"other": 1}, "byPhase": {"Unknown": 1}})
+        );
+        assert_eq!(report["features"]["sessionSpawners"], 1);
+        assert_eq!(report["features"]["taskBudgets"], 1);
+        assert_eq!(report["features"]["taskRecords"], 1);
+        // The record's usage, once: the Task it records is not counted again.
+        assert_eq!(
+            report["usage"],
+            json!({"totalCostUsd": 1.25, "totalInputTokens": 10, "totalOutputTokens": 1})
+        );
+        assert_eq!(report["scale"]["namespaces"], 6);
     }
 }
 

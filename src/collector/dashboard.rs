@@ -33,8 +33,8 @@ pub fn render(summary: &Summary) -> String {
         page,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <link rel=\"icon\" href=\"data:,\"><title>Axon telemetry</title><style>{STYLE}</style></head><body>\
-         <header><h1>Axon telemetry</h1><div>Last {} days ({} to {}):",
+         <link rel=\"icon\" href=\"data:,\"><title>Axon and Kelos telemetry</title><style>{STYLE}</style></head><body>\
+         <header><h1>Axon and Kelos telemetry</h1><div>Last {} days ({} to {}):",
         window.days, window.from, window.to
     );
     for days in WINDOWS {
@@ -107,16 +107,78 @@ pub fn render(summary: &Summary) -> String {
             for (source, adoption) in &features.source_types {
                 rows.push((format!("source: {}", label_of(source)), adoption));
             }
-            let rows = rows.into_iter().map(|(label, a)| {
-                (
-                    label,
-                    a.installations,
-                    format!("{}% ({})", a.percent, a.installations),
-                )
-            });
-            bar_table(p, rows, summary.installations)
+            adoption_table(p, rows, summary.installations)
         },
     );
+    let v2 = summary.schema_versions.get(&2).copied().unwrap_or(0);
+    section(
+        &mut page,
+        "Kelos features (% of installations sending schema v2)",
+        false,
+        |p| {
+            let features = &summary.features;
+            let rows = vec![
+                ("Sessions".to_owned(), &features.sessions),
+                ("WorkerPools".to_owned(), &features.worker_pools),
+                ("SessionSpawners".to_owned(), &features.session_spawners),
+                ("TaskBudgets".to_owned(), &features.task_budgets),
+                ("TaskRecords".to_owned(), &features.task_records),
+            ];
+            adoption_table(p, rows, v2)
+        },
+    );
+    section(&mut page, "API versions read (installations)", false, |p| {
+        let mut rows: Vec<(String, u64, String)> = summary
+            .apis
+            .iter()
+            .map(|(api, n)| (api.clone(), *n, n.to_string()))
+            .collect();
+        let v1 = summary.schema_versions.get(&1).copied().unwrap_or(0);
+        rows.push((
+            "schema v1 reporter (axon.io only)".to_owned(),
+            v1,
+            v1.to_string(),
+        ));
+        bar_table(p, rows.into_iter(), summary.installations)
+    });
+    section(&mut page, "TaskSpawners by source", false, |p| {
+        let max = summary.spawner_sources.values().copied().max().unwrap_or(0);
+        let rows = summary
+            .spawner_sources
+            .iter()
+            .map(|(source, n)| (label_of(source), *n, n.to_string()));
+        bar_table(p, rows, max)
+    });
+    section(&mut page, "Sessions", false, |p| {
+        let sessions = &summary.sessions;
+        let max = sessions.total;
+        let rows = sessions
+            .by_type
+            .iter()
+            .map(|(agent, n)| (format!("type: {}", label_of(agent)), *n, n.to_string()))
+            .chain(
+                sessions
+                    .by_phase
+                    .iter()
+                    .map(|(phase, n)| (format!("phase: {}", label_of(phase)), *n, n.to_string())),
+            );
+        bar_table(p, rows, max)
+    });
+    section(&mut page, "WorkerPools", false, |p| {
+        let pools = &summary.worker_pools;
+        let rows = pools
+            .by_phase
+            .iter()
+            .map(|(phase, n)| (label_of(phase), *n, n.to_string()));
+        bar_table(p, rows, pools.total);
+        let _ = write!(
+            p,
+            "<table><tr><td>replicas desired</td><td class=\"n\">{}</td></tr>\
+             <tr><td>replicas current</td><td class=\"n\">{}</td></tr>\
+             <tr><td>replicas ready</td><td class=\"n\">{}</td></tr></table>",
+            pools.desired_replicas, pools.current_replicas, pools.ready_replicas
+        );
+    });
     section(&mut page, "Namespaces per installation", false, |p| {
         let rows = summary.namespaces.iter().map(|b| {
             (
@@ -128,7 +190,7 @@ pub fn render(summary: &Summary) -> String {
         bar_table(p, rows, summary.installations)
     });
     for (title, shares) in [
-        ("Axon versions", &summary.versions.axon),
+        ("Axon / Kelos versions", &summary.versions.axon),
         ("Kubernetes versions", &summary.versions.kubernetes),
     ] {
         section(&mut page, title, false, |p| {
@@ -159,6 +221,18 @@ pub fn render(summary: &Summary) -> String {
     );
     page.push_str("</main></body></html>\n");
     page
+}
+
+/// Rows of adoption: a bar of installations out of `of`, the share and the count.
+fn adoption_table(page: &mut String, rows: Vec<(String, &Adoption)>, of: u64) {
+    let rows = rows.into_iter().map(|(label, a)| {
+        (
+            label,
+            a.installations,
+            format!("{}% ({})", a.percent, a.installations),
+        )
+    });
+    bar_table(page, rows, of)
 }
 
 fn section(page: &mut String, title: &str, wide: bool, body: impl FnOnce(&mut String)) {

@@ -12,7 +12,10 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use super::store::{self, Database};
-use crate::report::{AgentType, Phase, Report, SourceType, Usage};
+use crate::report::{
+    AgentType, Phase, Report, SCHEMA_VERSION, SCHEMA_VERSION_1, SessionPhase, SourceType,
+    SpawnerSource, Usage, WorkerPoolPhase,
+};
 
 /// The longest window `?days=` accepts: a year of daily points is still one page.
 pub const MAX_DAYS: u32 = 365;
@@ -38,14 +41,44 @@ pub struct Summary {
     pub active: Active,
     /// Installations with a report in the window: the denominator of every share below.
     pub installations: u64,
+    /// Installations by the schema version of their latest report: `1` from reporters
+    /// before Kelos support, which carry none of the v2 figures below.
+    pub schema_versions: BTreeMap<u32, u64>,
+    /// Installations per API group version read (schema v2 reports only): who still runs
+    /// `axon.io`, or reads Kelos' deprecated `v1alpha1`.
+    pub apis: BTreeMap<String, u64>,
     pub daily_active: Vec<DailyActive>,
     pub versions: Versions,
     pub agent_types: BTreeMap<AgentType, AgentTypeUse>,
     pub phases: BTreeMap<Phase, u64>,
+    /// TaskSpawners by the `.spec.when` key they count under (schema v2 reports only).
+    pub spawner_sources: BTreeMap<SpawnerSource, u64>,
+    /// Sessions summed (schema v2 reports only).
+    pub sessions: SessionTotals,
+    /// WorkerPools summed (schema v2 reports only).
+    pub worker_pools: WorkerPoolTotals,
     pub features: Features,
     pub namespaces: Vec<Bucket>,
     /// Summed as the reports carry them.
     pub usage: Usage,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTotals {
+    pub total: u64,
+    pub by_type: BTreeMap<AgentType, u64>,
+    pub by_phase: BTreeMap<SessionPhase, u64>,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerPoolTotals {
+    pub total: u64,
+    pub by_phase: BTreeMap<WorkerPoolPhase, u64>,
+    pub desired_replicas: u64,
+    pub current_replicas: u64,
+    pub ready_replicas: u64,
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -96,6 +129,12 @@ pub struct Features {
     pub agent_configs: Adoption,
     pub workspaces: Adoption,
     pub source_types: BTreeMap<SourceType, Adoption>,
+    /// The features only schema v2 reports: shares of the installations that sent v2.
+    pub sessions: Adoption,
+    pub worker_pools: Adoption,
+    pub session_spawners: Adoption,
+    pub task_budgets: Adoption,
+    pub task_records: Adoption,
 }
 
 #[derive(Debug, Default, PartialEq, Serialize)]
@@ -169,13 +208,68 @@ fn summarise<'a>(
         .collect();
     let mut phases: BTreeMap<Phase, u64> = Phase::ALL.into_iter().map(|p| (p, 0)).collect();
     let [mut spawners, mut configs, mut workspaces] = [0u64; 3];
-    let mut sources: BTreeMap<SourceType, u64> = SOURCE_TYPES.into_iter().map(|s| (s, 0)).collect();
+    let mut sources: BTreeMap<SourceType, u64> =
+        SourceType::ALL.into_iter().map(|s| (s, 0)).collect();
+    let mut schema_versions: BTreeMap<u32, u64> =
+        [(SCHEMA_VERSION_1, 0), (SCHEMA_VERSION, 0)].into();
+    let mut apis: BTreeMap<String, u64> = crate::api::GROUPS
+        .iter()
+        .flat_map(|g| g.versions)
+        .map(|api| (api.id().to_string(), 0))
+        .collect();
+    let mut spawner_sources: BTreeMap<SpawnerSource, u64> =
+        SpawnerSource::ALL.into_iter().map(|s| (s, 0)).collect();
+    let mut sessions = SessionTotals {
+        by_type: AgentType::ALL.into_iter().map(|t| (t, 0)).collect(),
+        by_phase: SessionPhase::ALL.into_iter().map(|p| (p, 0)).collect(),
+        ..SessionTotals::default()
+    };
+    let mut worker_pools = WorkerPoolTotals {
+        by_phase: WorkerPoolPhase::ALL.into_iter().map(|p| (p, 0)).collect(),
+        ..WorkerPoolTotals::default()
+    };
+    // Installations using each v2-only feature: Sessions, WorkerPools, SessionSpawners,
+    // TaskBudgets, TaskRecords.
+    let mut v2_features = [0u64; 5];
     let mut buckets = [0u64; NAMESPACE_BUCKETS.len() + 1];
     let mut cost_micros = 0u64;
     let mut usage = Usage::default();
 
     for report in reports {
         installations += 1;
+        *schema_versions.entry(report.schema_version).or_default() += 1;
+        for api in report.api.iter().flatten() {
+            *apis.entry(api.to_string()).or_default() += 1;
+        }
+        if let Some(spawners) = &report.task_spawners {
+            add_all(&mut spawner_sources, &spawners.by_source);
+        }
+        if let Some(reported) = &report.sessions {
+            sessions.total = sessions.total.saturating_add(reported.total);
+            add_all(&mut sessions.by_type, &reported.by_type);
+            add_all(&mut sessions.by_phase, &reported.by_phase);
+        }
+        if let Some(pools) = &report.worker_pools {
+            worker_pools.total = worker_pools.total.saturating_add(pools.total);
+            add_all(&mut worker_pools.by_phase, &pools.by_phase);
+            for (sum, n) in [
+                (&mut worker_pools.desired_replicas, pools.desired_replicas),
+                (&mut worker_pools.current_replicas, pools.current_replicas),
+                (&mut worker_pools.ready_replicas, pools.ready_replicas),
+            ] {
+                *sum = sum.saturating_add(n);
+            }
+        }
+        let features = &report.features;
+        for (used, count) in v2_features.iter_mut().zip([
+            report.sessions.as_ref().map(|s| s.total),
+            report.worker_pools.as_ref().map(|p| p.total),
+            features.session_spawners,
+            features.task_budgets,
+            features.task_records,
+        ]) {
+            *used += u64::from(count.unwrap_or(0) > 0);
+        }
         *axon.entry(report.version).or_default() += 1;
         *kubernetes.entry(report.k8s_version).or_default() += 1;
         for (agent, n) in report.tasks.by_type {
@@ -183,11 +277,7 @@ fn summarise<'a>(
             entry.installations += 1;
             entry.tasks = entry.tasks.saturating_add(n);
         }
-        for (phase, n) in report.tasks.by_phase {
-            let entry = phases.entry(phase).or_default();
-            *entry = entry.saturating_add(n);
-        }
-        let features = &report.features;
+        add_all(&mut phases, &report.tasks.by_phase);
         spawners += u64::from(features.task_spawners > 0);
         configs += u64::from(features.agent_configs > 0);
         workspaces += u64::from(features.workspaces > 0);
@@ -215,6 +305,18 @@ fn summarise<'a>(
         installations: n,
         percent: percent(n, installations),
     };
+    let v2_installations = schema_versions.get(&SCHEMA_VERSION).copied().unwrap_or(0);
+    let v2_adoption = |n: u64| Adoption {
+        installations: n,
+        percent: percent(n, v2_installations),
+    };
+    let [
+        with_sessions,
+        with_pools,
+        with_session_spawners,
+        with_budgets,
+        with_records,
+    ] = v2_features;
     let per_day: BTreeMap<Date, u64> = daily.iter().copied().collect();
     let daily_active = days_of(&window)
         .map(|day| DailyActive {
@@ -230,6 +332,8 @@ fn summarise<'a>(
         generated_at: now,
         active,
         installations,
+        schema_versions,
+        apis,
         daily_active,
         versions: Versions {
             axon: by_share(axon),
@@ -237,11 +341,19 @@ fn summarise<'a>(
         },
         agent_types,
         phases,
+        spawner_sources,
+        sessions,
+        worker_pools,
         features: Features {
             task_spawners: adoption(spawners),
             agent_configs: adoption(configs),
             workspaces: adoption(workspaces),
             source_types: sources.into_iter().map(|(s, n)| (s, adoption(n))).collect(),
+            sessions: v2_adoption(with_sessions),
+            worker_pools: v2_adoption(with_pools),
+            session_spawners: v2_adoption(with_session_spawners),
+            task_budgets: v2_adoption(with_budgets),
+            task_records: v2_adoption(with_records),
         },
         namespaces: names
             .zip(buckets)
@@ -255,12 +367,13 @@ fn summarise<'a>(
     }
 }
 
-const SOURCE_TYPES: [SourceType; 4] = [
-    SourceType::Cron,
-    SourceType::Github,
-    SourceType::Jira,
-    SourceType::Other,
-];
+/// Adds each count of `counts` to `sums`, saturating.
+fn add_all<K: Ord + Copy>(sums: &mut BTreeMap<K, u64>, counts: &BTreeMap<K, u64>) {
+    for (key, n) in counts {
+        let sum = sums.entry(*key).or_default();
+        *sum = sum.saturating_add(*n);
+    }
+}
 
 fn days_of(window: &Window) -> impl Iterator<Item = Date> + '_ {
     window

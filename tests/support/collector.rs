@@ -253,6 +253,27 @@ pub fn report(installation: &str) -> Value {
     })
 }
 
+/// The v2 report of a Kelos installation, made at the tests' clock.
+pub fn kelos_report(installation: &str) -> Value {
+    json!({
+        "schemaVersion": 2,
+        "installationId": installation,
+        "version": "v0.52.0",
+        "reporterVersion": "0.1.0",
+        "k8sVersion": "v1.34.1",
+        "timestamp": "2026-11-28T06:00:00Z",
+        "api": [{"group": "kelos.dev", "version": "v1alpha2"}],
+        "tasks": {"total": 4, "byType": {"codex": 3, "other": 1}, "byPhase": {"Running": 4}},
+        "taskSpawners": {"bySource": {"linearWebhook": 1, "slack": 1}},
+        "sessions": {"total": 3, "byType": {"claude-code": 2, "codex": 1}, "byPhase": {"Ready": 2, "Failed": 1}},
+        "workerPools": {"total": 2, "byPhase": {"Ready": 1, "Scaling": 1}, "desiredReplicas": 5, "currentReplicas": 4, "readyReplicas": 3},
+        "features": {"taskSpawners": 2, "agentConfigs": 0, "workspaces": 1, "sourceTypes": ["linear", "slack"],
+                     "sessionSpawners": 1, "taskBudgets": 0, "taskRecords": 7},
+        "scale": {"namespaces": 9},
+        "usage": {"totalCostUsd": 0.0123, "totalInputTokens": 900, "totalOutputTokens": 70}
+    })
+}
+
 /// The `n`th installation ID of a test, readable in failures.
 pub fn installation(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
