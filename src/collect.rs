@@ -833,6 +833,8 @@ mod tests {
         let mut usage = UsageTally::default();
         usage.add(results(num("0.1"), num("10"), num("20")));
         usage.add(results(num("0.2"), num("1e3"), num("0")));
+        // A sign and a bare fraction are numbers too.
+        usage.add(results(num("+0.5"), num("+5"), num(".5e1")));
         usage.add(results(
             Field::Present(Decimal(1.0)),
             Field::Absent,
@@ -841,9 +843,9 @@ mod tests {
         assert_eq!(
             usage.totals(),
             Usage {
-                total_cost_usd: 1.3,
-                total_input_tokens: 1010,
-                total_output_tokens: 25
+                total_cost_usd: 1.8,
+                total_input_tokens: 1015,
+                total_output_tokens: 30
             }
         );
         assert_eq!(usage.skipped, [0, 0, 0]);

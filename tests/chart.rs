@@ -564,7 +564,11 @@ fn the_cluster_role_lists_exactly_what_the_reporter_reads() {
 
 #[test]
 fn the_schema_rejects_bad_values_naming_them() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 11] = [
+        (
+            &["--set", "axonVersion=main"],
+            "- at '/axonVersion': 'main' does not match pattern",
+        ),
         (
             &["--set", "telemetry.enabled=yes"],
             "- at '/telemetry/enabled': got string, want boolean",
