@@ -55,6 +55,7 @@ fn page() -> Vec<u8> {
     let cluster = Cluster {
         seed: 42,
         tasks: 1_000_000,
+        ..Cluster::default()
     };
     cluster.write_items(Kind::Task, 0, TASKS_PER_PAGE, &mut page);
     page.extend_from_slice(

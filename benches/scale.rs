@@ -19,7 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use generate::Cluster;
+use generate::{Cluster, Flavor};
 use server::{FakeApi, Taken};
 
 /// The generator's seed: the same objects every run.
@@ -32,6 +32,23 @@ struct Options {
     baseline: bool,
     /// Only serve this many Tasks and print a kubeconfig, for profiling by hand.
     serve: Option<u64>,
+    /// `--api kelos`: a Kelos v0.52.0 cluster (`kelos.dev/v1alpha2`) instead of Axon's.
+    flavor: Flavor,
+    /// Kelos: WorkerPools (default 1000) and TaskRecords (default 0).
+    pools: u64,
+    records: u64,
+}
+
+impl Options {
+    fn cluster(&self, tasks: u64) -> Cluster {
+        Cluster {
+            seed: SEED,
+            tasks,
+            flavor: self.flavor,
+            pools: self.pools,
+            records: self.records,
+        }
+    }
 }
 
 fn options() -> Options {
@@ -41,7 +58,11 @@ fn options() -> Options {
         repeat: 3,
         baseline: true,
         serve: None,
+        flavor: Flavor::Axon,
+        pools: 0,
+        records: 0,
     };
+    let mut pools = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -50,9 +71,28 @@ fn options() -> Options {
             "--repeat" => options.repeat = args.next().unwrap().parse().unwrap(),
             "--no-baseline" => options.baseline = false,
             "--serve" => options.serve = Some(parse_size(&args.next().unwrap())),
+            "--api" => {
+                options.flavor = match args.next().as_deref() {
+                    Some("axon") => Flavor::Axon,
+                    Some("kelos") => Flavor::Kelos,
+                    other => panic!("--api axon or kelos, not {other:?}"),
+                }
+            }
+            "--pools" => pools = Some(parse_size(&args.next().unwrap())),
+            "--records" => options.records = parse_size(&args.next().unwrap()),
             "--bench" => {} // cargo bench passes it
             other => panic!("unknown argument {other}; see BENCHMARKS.md"),
         }
+    }
+    if options.flavor == Flavor::Kelos {
+        options.pools = pools.unwrap_or(1000);
+        // The baseline implements Axon's counting only.
+        options.baseline = false;
+    } else {
+        assert!(
+            pools.is_none() && options.records == 0,
+            "--pools and --records need --api kelos"
+        );
     }
     options
 }
@@ -92,10 +132,13 @@ fn main() {
             .unwrap();
         match mode.as_str() {
             "floor" => {
-                let page_size = args[args.iter().position(|a| a == "--page-size").unwrap() + 1]
-                    .parse()
-                    .unwrap();
-                println!("{}", runtime.block_on(clients::floor(page_size)));
+                let value = |flag: &str| &args[args.iter().position(|a| a == flag).unwrap() + 1];
+                let page_size = value("--page-size").parse().unwrap();
+                let flavor = match value("--api").as_str() {
+                    "kelos" => Flavor::Kelos,
+                    _ => Flavor::Axon,
+                };
+                println!("{}", runtime.block_on(clients::floor(page_size, flavor)));
             }
             "baseline" => println!("{}", runtime.block_on(clients::baseline())),
             other => panic!("unknown mode {other}"),
@@ -105,7 +148,7 @@ fn main() {
 
     let options = options();
     if let Some(tasks) = options.serve {
-        let api = FakeApi::start(Cluster { seed: SEED, tasks });
+        let api = FakeApi::start(options.cluster(tasks));
         let kubeconfig = std::env::temp_dir().join("axon-telemetry-bench-kubeconfig");
         std::fs::write(
             &kubeconfig,
@@ -127,13 +170,27 @@ fn main() {
         cpu_model()
     );
     println!(
-        "page size {}, {} back-to-back floor/reporter pairs per size (median walls and ratio, max RSS)\n",
+        "page size {}, {} back-to-back floor/reporter pairs per size (median walls and ratio, max RSS)",
         options.page_size, options.repeat
     );
+    println!(
+        "cluster: {}\n",
+        match options.flavor {
+            Flavor::Axon => "Axon v0.12.0 (axon.io/v1alpha1)".to_owned(),
+            Flavor::Kelos => format!(
+                "Kelos v0.52.0 (kelos.dev/v1alpha2), {} WorkerPools, {} TaskRecords",
+                options.pools, options.records
+            ),
+        }
+    );
+    let api_flag = match options.flavor {
+        Flavor::Axon => "axon",
+        Flavor::Kelos => "kelos",
+    };
     let mut rows = Vec::new();
     let mut baseline_rss_per_task = None::<f64>;
     for &tasks in &options.sizes {
-        let cluster = Cluster { seed: SEED, tasks };
+        let cluster = options.cluster(tasks);
         let truth = cluster.ground_truth();
         let api = FakeApi::start(cluster);
         let dir = tempfile::tempdir().unwrap();
@@ -151,7 +208,14 @@ fn main() {
         for run in 0..options.repeat {
             let floor = || {
                 let mut floor = Command::new(&me);
-                floor.args(["--mode", "floor", "--page-size", &page_size]);
+                floor.args([
+                    "--mode",
+                    "floor",
+                    "--page-size",
+                    &page_size,
+                    "--api",
+                    api_flag,
+                ]);
                 measure(floor, &kubeconfig, &api)
             };
             let report = || {
@@ -165,7 +229,7 @@ fn main() {
                     &page_size,
                 ]);
                 let measured = measure(report, &kubeconfig, &api);
-                check("reporter", tasks, &truth, &measured.stdout);
+                check("reporter", tasks, &truth, &measured.stdout, REPORTED);
                 measured
             };
             // Each pair runs back to back, in alternating order, so that a slow spell of
@@ -206,7 +270,7 @@ fn main() {
                 let mut command = Command::new(&me);
                 command.args(["--mode", "baseline"]);
                 let measured = measure(command, &kubeconfig, &api);
-                check("baseline", tasks, &truth, &measured.stdout);
+                check("baseline", tasks, &truth, &measured.stdout, &REPORTED[..4]);
                 baseline_rss_per_task = Some(measured.max_rss_kib as f64 / tasks as f64);
                 Some(measured)
             }
@@ -303,11 +367,14 @@ fn measure(mut command: Command, kubeconfig: &Path, api: &FakeApi) -> Measured {
     }
 }
 
-/// Checks a printed report (or the baseline's aggregates) against the ground truth.
-fn check(who: &str, tasks: u64, truth: &serde_json::Value, stdout: &str) {
+/// The parts of the report checked against the ground truth; the baseline has the first four.
+const REPORTED: &[&str] = &["tasks", "features", "scale", "usage", "workerPools"];
+
+/// Checks `keys` of a printed report (or the baseline's aggregates) against the ground truth.
+fn check(who: &str, tasks: u64, truth: &serde_json::Value, stdout: &str, keys: &[&str]) {
     let printed: serde_json::Value =
         serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{who}: {e}: {stdout}"));
-    for key in ["tasks", "features", "scale", "usage"] {
+    for &key in keys {
         assert_eq!(
             printed[key], truth[key],
             "{who} at {tasks} Tasks: {key} differs from the ground truth"

@@ -14,7 +14,7 @@ use crate::collector::store::Location;
 /// Where reports go unless `--endpoint` says otherwise.
 pub const DEFAULT_ENDPOINT: &str = "https://telemetry.axon.dev/v1/report";
 
-/// Anonymous, opt-out usage telemetry for the Axon Kubernetes operator.
+/// Anonymous, opt-out usage telemetry for the Axon (Kelos) Kubernetes operator.
 #[derive(Debug, Parser)]
 #[command(
     name = "axon-telemetry",
@@ -29,7 +29,8 @@ pub struct Opts {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Count Axon objects cluster-wide and send the anonymous report (what the CronJob runs).
+    /// Count Axon and Kelos objects cluster-wide and send the anonymous report (what the
+    /// CronJob runs).
     /// Also spelled `--telemetry-report`, as in the original plan.
     #[command(long_flag = "telemetry-report")]
     Report(ReportOpts),
@@ -60,7 +61,7 @@ pub struct ReportOpts {
     #[arg(long, env = "POD_NAMESPACE", value_name = "NAMESPACE", default_value = "axon-system", value_parser = parse_namespace)]
     pub namespace: String,
 
-    /// The Axon release to report as `version`, e.g. v0.5.0 (the chart passes it).
+    /// The Axon or Kelos release to report as `version`, e.g. v0.52.0 (the chart passes it).
     #[arg(long, env = "AXON_VERSION", value_name = "VERSION")]
     pub axon_version: Option<String>,
 

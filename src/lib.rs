@@ -1,12 +1,15 @@
-//! axon-telemetry: anonymous, opt-out usage telemetry for the Axon Kubernetes operator.
+//! axon-telemetry: anonymous, opt-out usage telemetry for the Axon Kubernetes operator and
+//! Kelos, the name it has had since v0.13.0.
 //!
-//! One run lists Axon's objects cluster-wide, reduces them to counts, keeps a random
-//! installation ID in a ConfigMap, POSTs one JSON [`report::Report`] and exits.
+//! One run asks discovery which of the operator's API groups the cluster serves ([`api`]),
+//! lists their objects cluster-wide, reduces them to counts, keeps a random installation ID
+//! in a ConfigMap, POSTs one JSON [`report::Report`] and exits.
 //!
-//! What is sent: task counts by agent type and by phase, counts of TaskSpawners,
-//! AgentConfigs and Workspaces, the TaskSpawner source types in use, the number of
-//! distinct namespaces, summed cost and tokens, the Axon, Kubernetes and reporter
-//! versions, the installation ID and a timestamp (TELEMETRY.md documents every field).
+//! What is sent: task counts by agent type and by phase, TaskSpawners by source, Sessions
+//! by type and phase, WorkerPools by phase with their replicas, counts of the other kinds,
+//! the source types in use, the API versions read, the number of distinct namespaces,
+//! summed cost and tokens, the operator, Kubernetes and reporter versions, the installation
+//! ID and a timestamp (TELEMETRY.md documents every field).
 //!
 //! What never is: names, namespaces, labels, annotations, prompts, branches, models,
 //! images, URLs, secrets, messages or any other free text. This holds by construction:
@@ -97,7 +100,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
 
 async fn report(config: &Config) -> Result<Outcome> {
     info!(
-        "axon-telemetry {} sends anonymous usage counts of Axon objects, nothing else \
+        "axon-telemetry {} sends anonymous usage counts of Axon (Kelos) objects, nothing else \
          (TELEMETRY.md lists every field). To opt out: helm upgrade <release> <chart> --reuse-values \
          --set telemetry.enabled=false, or kubectl delete cronjob axon-telemetry -n {}",
         report::REPORTER_VERSION,

@@ -14,7 +14,7 @@ fn bare() -> Command {
 fn no_command_prints_help_and_exits_2() {
     let run = run(&mut bare());
     assert_eq!(run.code, 2);
-    assert!(run.stderr.starts_with("Anonymous, opt-out usage telemetry for the Axon Kubernetes operator\n\nUsage: axon-telemetry <COMMAND>\n"), "{}", run.stderr);
+    assert!(run.stderr.starts_with("Anonymous, opt-out usage telemetry for the Axon (Kelos) Kubernetes operator\n\nUsage: axon-telemetry <COMMAND>\n"), "{}", run.stderr);
 }
 
 #[test]

@@ -9,20 +9,25 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::client::Body;
 use serde_json::{Value, json};
 
-use crate::generate::AXON;
+use crate::generate::{Cluster, Flavor};
 
 /// Bytes kept from the end of a page: the list's metadata (with the continue token) is there.
 const TAIL: usize = 4096;
 
 /// Fetches every page of every kind as the reporter does (same page size, same client
 /// library, one request at a time) and throws the bodies away. Returns the pages fetched.
-pub async fn floor(page_size: u32) -> u64 {
+pub async fn floor(page_size: u32, flavor: Flavor) -> u64 {
     let client = kube::Client::try_default()
         .await
         .expect("a kubeconfig for the fake API");
+    let api = Cluster {
+        flavor,
+        ..Cluster::default()
+    }
+    .api();
     let mut pages = 0;
-    for kind in AXON.kinds {
-        let plural = kind.plural();
+    for &kind in api.kinds {
+        let path = api.list_path(kind);
         let mut token: Option<String> = None;
         loop {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -30,7 +35,7 @@ pub async fn floor(page_size: u32) -> u64 {
             if let Some(token) = &token {
                 query.append_pair("continue", token);
             }
-            let uri = format!("/apis/axon.io/v1alpha1/{plural}?{}", query.finish());
+            let uri = format!("{path}?{}", query.finish());
             let response = client
                 .send(http::Request::get(uri).body(Body::empty()).unwrap())
                 .await
@@ -64,17 +69,18 @@ fn continue_token(tail: &[u8]) -> Option<String> {
 }
 
 /// The original plan: every kind listed without `limit` into memory as whole objects,
-/// then counted. Prints the same aggregates as the report for checking.
+/// then counted. Prints the same aggregates as the report for checking. Axon clusters only.
 pub async fn baseline() -> Value {
     let client = kube::Client::try_default()
         .await
         .expect("a kubeconfig for the fake API");
+    let axon = Cluster::default().api();
     let mut lists = Vec::new();
-    for kind in AXON.kinds {
+    for kind in axon.kinds {
         let resource = ApiResource {
-            group: AXON.group.name().into(),
-            version: AXON.version.name().into(),
-            api_version: AXON.id().to_string(),
+            group: axon.group.name().into(),
+            version: axon.version.name().into(),
+            api_version: axon.id().to_string(),
             kind: kind.name().into(),
             plural: kind.plural().into(),
         };
@@ -114,9 +120,9 @@ pub async fn baseline() -> Value {
                 .and_then(|s| s.parse::<f64>().ok())
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
-        cost += number("cost_usd").map_or(0, |v| (v * 1e6).round() as u64);
-        input += number("input_tokens").map_or(0, |v| v as u64);
-        output += number("output_tokens").map_or(0, |v| v as u64);
+        cost += number("cost-usd").map_or(0, |v| (v * 1e6).round() as u64);
+        input += number("input-tokens").map_or(0, |v| v as u64);
+        output += number("output-tokens").map_or(0, |v| v as u64);
     }
     let mut sources = BTreeSet::new();
     for spawner in &spawners {
@@ -146,6 +152,9 @@ pub async fn baseline() -> Value {
             "agentConfigs": configs.len(),
             "workspaces": workspaces.len(),
             "sourceTypes": sources,
+            "sessionSpawners": 0,
+            "taskBudgets": 0,
+            "taskRecords": 0,
         },
         "scale": {"namespaces": namespaces.len()},
         "usage": {"totalCostUsd": cost as f64 / 1e6, "totalInputTokens": input, "totalOutputTokens": output},

@@ -17,7 +17,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
-use super::generate::{Cluster, Kind, kind_of};
+use super::generate::{Cluster, Kind};
 
 /// Objects per chunk of a streamed list: ~130 KB of Tasks.
 const CHUNK_OBJECTS: u64 = 64;
@@ -129,11 +129,18 @@ fn respond(cluster: Cluster, stats: &Arc<Stats>, request: Request<Incoming>) -> 
             r#"{"major":"1","minor":"33","gitVersion":"v1.33.2","platform":"linux/amd64"}"#,
         );
     }
+    let api = cluster.api();
     if path == "/apis" {
-        return fixed(
-            200,
-            r#"{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"axon.io","versions":[{"groupVersion":"axon.io/v1alpha1","version":"v1alpha1"}],"preferredVersion":{"groupVersion":"axon.io/v1alpha1","version":"v1alpha1"}}]}"#,
+        let version = format!(
+            r#"{{"groupVersion":"{}","version":"{}"}}"#,
+            api.id(),
+            api.version.name()
         );
+        let groups = format!(
+            r#"{{"kind":"APIGroupList","apiVersion":"v1","groups":[{{"name":"{}","versions":[{version}],"preferredVersion":{version}}}]}}"#,
+            api.group.name()
+        );
+        return fixed(200, &groups);
     }
     if path.starts_with("/api/v1/namespaces/") && path.contains("/configmaps/") {
         return fixed(
@@ -141,9 +148,10 @@ fn respond(cluster: Cluster, stats: &Arc<Stats>, request: Request<Incoming>) -> 
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"configmaps \"axon-telemetry\" not found","reason":"NotFound","code":404}"#,
         );
     }
+    let prefix = format!("/apis/{}/", api.id());
     let Some(kind) = path
-        .strip_prefix("/apis/axon.io/v1alpha1/")
-        .and_then(kind_of)
+        .strip_prefix(&prefix)
+        .and_then(|plural| cluster.kind_of(plural))
     else {
         return fixed(
             404,
@@ -214,9 +222,8 @@ pub struct ListBody {
 
 impl ListBody {
     fn fixed(bytes: Vec<u8>, stats: Arc<Stats>) -> ListBody {
-        let cluster = Cluster { seed: 0, tasks: 0 };
         ListBody {
-            cluster,
+            cluster: Cluster::default(),
             kind: Kind::Task,
             next: 0,
             end: 0,
@@ -233,7 +240,10 @@ impl ListBody {
         match self.state {
             State::Done => return None,
             State::Prefix => {
-                out.extend_from_slice(br#"{"apiVersion":"axon.io/v1alpha1","items":["#);
+                let _ = std::io::Write::write_fmt(
+                    &mut out,
+                    format_args!(r#"{{"apiVersion":"{}","items":["#, self.cluster.api().id()),
+                );
                 self.state = State::Items;
             }
             State::Items => {}
