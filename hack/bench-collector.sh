@@ -7,4 +7,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 hack/install-test-deps.sh
-exec cargo bench --locked --bench collector -- "$@"
+exec cargo bench --locked -p axon-telemetry-collector --bench collector -- "$@"

@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh clone: formatting, lints, the dependency
-# policy, the pinned Helm 3 and 4 the chart tests need, PostgreSQL and Chromium for the
-# collector's tests, and every unit and integration test (tests fail, never skip, when a
-# tool is missing).
+# policy, the reporter's binary size, the pinned Helm 3 and 4 the chart tests need,
+# PostgreSQL and Chromium for the collector's tests, and every unit and integration test of
+# the workspace (tests fail, never skip, when a tool is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+fail() { echo "error: $*" >&2; exit 1; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (warnings are errors)"
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "dependency policy: rustls on ring only, no OpenSSL, no second crypto provider"
+step "dependency policy"
+# `cargo tree` lists a package once per line as `name vX.Y.Z [features]`.
+tree() { cargo tree --locked --prefix none --format '{p} [{f}]' "$@" 2>/dev/null; }
+workspace=$(tree --workspace -e all)
 for crate in openssl-sys aws-lc-rs aws-lc-sys; do
-  if cargo tree --locked -e all -i "$crate" >/dev/null 2>&1; then
-    echo "error: $crate is in the dependency tree (cargo tree -e all -i $crate shows why)" >&2
-    exit 1
-  fi
+  ! grep -q "^$crate " <<<"$workspace" \
+    || fail "$crate is in the dependency tree: rustls on ring only (cargo tree -e all -i $crate shows why)"
 done
-echo "ok"
+reporter=$(tree -p axon-telemetry -e normal)
+for crate in axon-telemetry-collector rusqlite libsqlite3-sys tokio-postgres postgres-protocol; do
+  ! grep -q "^$crate " <<<"$reporter" \
+    || fail "the reporter links $crate, which is the collector's (cargo tree -p axon-telemetry -e normal -i $crate shows why)"
+done
+! grep -qE '^hyper(-util)? v[^ ]+ \[[^]]*\bserver\b' <<<"$reporter" \
+  || fail "the reporter links hyper's server (cargo tree -p axon-telemetry -e normal,features -i hyper shows why)"
+collector=$(tree -p axon-telemetry-collector -e normal)
+for crate in kube kube-client k8s-openapi; do
+  ! grep -q "^$crate " <<<"$collector" \
+    || fail "the collector links $crate, a Kubernetes client it does not need"
+done
+echo "ok: one TLS provider; the reporter links no collector code; the collector links no Kubernetes client"
+
+step "the reporter's static, stripped release binary is at most 8 MB (hack/build-reporter.sh)"
+size=$(stat -c %s "$(hack/build-reporter.sh)")
+echo "$size bytes"
+(( size <= 8000000 )) || fail "the reporter is $size bytes, over 8000000 (BENCHMARKS.md, \"Binary size\")"
 
 step "pinned Helm 4 and Helm 3 (hack/install-helm.sh)"
 hack/install-helm.sh
@@ -30,4 +49,4 @@ step "PostgreSQL and Chromium (hack/install-test-deps.sh)"
 hack/install-test-deps.sh
 
 step "cargo test"
-cargo test --locked
+cargo test --workspace --locked

@@ -1,15 +1,13 @@
 //! The command line: clap options (their `///` comments are the `--help`), each flag with
 //! an environment twin, turned into a [`Config`] before anything else sees them.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use url::Url;
 
-use crate::collector::Settings;
-use crate::collector::store::Location;
+use crate::report::cli::{LogFormat, LogLevel, LogOpts, parse_duration};
 
 /// Where reports go unless `--endpoint` says otherwise.
 pub const DEFAULT_ENDPOINT: &str = "https://telemetry.axon.dev/v1/report";
@@ -34,9 +32,6 @@ pub enum Command {
     /// Also spelled `--telemetry-report`, as in the original plan.
     #[command(long_flag = "telemetry-report")]
     Report(ReportOpts),
-    /// Run the collector: receive reports on POST /v1/report, store them, and serve the
-    /// summary (GET /v1/summary) and dashboard (GET /) to holders of the read token.
-    Serve(ServeOpts),
 }
 
 #[derive(Debug, Args)]
@@ -62,7 +57,8 @@ pub struct ReportOpts {
     pub namespace: String,
 
     /// The Axon or Kelos release to report as `version`, e.g. v0.52.0 (the chart passes it).
-    #[arg(long, env = "AXON_VERSION", value_name = "VERSION")]
+    /// A build suffix is dropped (v0.52.0-acme reports v0.52.0). Unset: `unknown`.
+    #[arg(long, env = "AXON_VERSION", value_name = "VERSION", value_parser = parse_release)]
     pub axon_version: Option<String>,
 
     /// Time allowed for each attempt to send the report, e.g. 10s.
@@ -100,90 +96,6 @@ pub struct ReportOpts {
 
     #[command(flatten)]
     pub logging: LogOpts,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeOpts {
-    /// Address and port to listen on.
-    #[arg(
-        long,
-        env = "AXON_TELEMETRY_LISTEN",
-        value_name = "ADDR",
-        default_value = "0.0.0.0:8080"
-    )]
-    pub listen: SocketAddr,
-
-    /// Where reports are stored: a SQLite file (`sqlite:PATH`, or just a path), created if
-    /// missing, or PostgreSQL (`postgres://USER:PASSWORD@HOST:PORT/DB`). Migrations are
-    /// applied at start.
-    #[arg(
-        long,
-        env = "AXON_TELEMETRY_DATABASE",
-        value_name = "URL",
-        default_value = "sqlite:axon-telemetry.db",
-        hide_env_values = true
-    )]
-    pub database: String,
-
-    /// Token needed to read the summary and the dashboard (as a Bearer token, or as the
-    /// password of HTTP Basic authentication). Without it, reads are refused.
-    #[arg(long, env = "AXON_TELEMETRY_READ_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_token)]
-    pub read_token: Option<String>,
-
-    /// Keep reports of the last this many UTC days; older ones are deleted at start and hourly.
-    #[arg(
-        long,
-        env = "AXON_TELEMETRY_RETENTION_DAYS",
-        value_name = "DAYS",
-        default_value_t = 400,
-        value_parser = clap::value_parser!(u32).range(1..=36_500)
-    )]
-    pub retention_days: u32,
-
-    /// Requests per minute per client address, which is also the burst; over it, 429 with
-    /// Retry-After. 0 turns the limit off (for a load test).
-    #[arg(
-        long,
-        env = "AXON_TELEMETRY_RATE_LIMIT",
-        value_name = "N",
-        default_value_t = 60
-    )]
-    pub rate_limit: u32,
-
-    /// Time a client has to send a request's headers, and then its body (408 after).
-    #[arg(long, env = "AXON_TELEMETRY_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub request_timeout: Duration,
-
-    #[command(flatten)]
-    pub logging: LogOpts,
-}
-
-#[derive(Debug, Args)]
-pub struct LogOpts {
-    /// Log line format on stderr.
-    #[arg(long, env = "AXON_TELEMETRY_LOG_FORMAT", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
-
-    /// Most detailed log level shown.
-    #[arg(long, env = "AXON_TELEMETRY_LOG_LEVEL", value_name = "LEVEL", value_enum, default_value_t = LogLevel::Info)]
-    pub log_level: LogLevel,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// One plain line per event, for `kubectl logs`.
-    Text,
-    /// One JSON object per event, for log pipelines.
-    Json,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
 }
 
 /// Everything a run needs, validated.
@@ -243,49 +155,6 @@ impl Config {
     }
 }
 
-/// Everything `serve` needs, validated.
-#[derive(Clone, Debug)]
-pub struct ServeConfig {
-    pub settings: Settings,
-    pub log_format: LogFormat,
-    pub log_level: LogLevel,
-}
-
-impl ServeConfig {
-    /// Fails, with a one-line message, on a `--database` that is not a usable location. It
-    /// is checked here rather than by clap, whose message would quote the value, and with
-    /// it a password.
-    pub fn new(opts: ServeOpts) -> Result<ServeConfig, String> {
-        let ServeOpts {
-            listen,
-            database,
-            read_token,
-            retention_days,
-            rate_limit,
-            request_timeout,
-            logging: LogOpts {
-                log_format,
-                log_level,
-            },
-        } = opts;
-        let database = Location::parse(&database).map_err(|reason| {
-            format!("error: invalid value for '--database <URL>': {reason} (see --help)")
-        })?;
-        Ok(ServeConfig {
-            settings: Settings {
-                listen,
-                database,
-                read_token,
-                retention_days,
-                rate_limit,
-                request_timeout,
-            },
-            log_format,
-            log_level,
-        })
-    }
-}
-
 /// The opt-out variables: `DO_NOT_TRACK` (the cross-tool convention) and
 /// `AXON_TELEMETRY_DISABLED`. Any value but empty, `0`, `false`, `no` or `off` opts out.
 fn disabled_by(env: impl Fn(&str) -> Option<String>) -> Option<&'static str> {
@@ -321,15 +190,13 @@ fn parse_endpoint(value: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-/// A duration such as `10s`, `1m30s`, `500ms` or ISO 8601 `PT10S`; more than zero.
-fn parse_duration(value: &str) -> Result<Duration, String> {
-    let parsed: jiff::SignedDuration = value
-        .parse()
-        .map_err(|_| "expected a duration such as 10s, 1m30s or 500ms".to_owned())?;
-    if !parsed.is_positive() {
-        return Err("the duration must be more than zero, e.g. 10s".to_owned());
+/// A release version, reduced as the report carries it (`report::release_version`).
+fn parse_release(value: &str) -> Result<String, String> {
+    let version = crate::report::release_version(value);
+    if version == crate::report::UNKNOWN_VERSION {
+        return Err("expected a release version such as v0.52.0".to_owned());
     }
-    Duration::try_from(parsed).map_err(|e| e.to_string())
+    Ok(version)
 }
 
 /// Like [`parse_duration`], but zero is allowed: no delay.
@@ -339,13 +206,6 @@ fn parse_delay(value: &str) -> Result<Duration, String> {
         .map_err(|_| "expected a duration such as 30m, 90s or 0s".to_owned())?;
     Duration::try_from(parsed)
         .map_err(|_| "the delay must not be negative, e.g. 30m or 0s".to_owned())
-}
-
-fn parse_token(value: &str) -> Result<String, String> {
-    if value.trim().is_empty() {
-        return Err("the read token must not be empty".to_owned());
-    }
-    Ok(value.to_owned())
 }
 
 /// A Kubernetes namespace name (an RFC 1123 label).
@@ -363,29 +223,15 @@ fn parse_namespace(value: &str) -> Result<String, String> {
     }
 }
 
-/// Clap's multi-line usage error as one line, for log collectors that split on newlines.
-pub fn one_line(error: &clap::Error) -> String {
-    let rendered = error.render().to_string();
-    let kept: Vec<&str> = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
-        })
-        .collect();
-    format!("{} (see --help)", kept.join(" "))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::cli::one_line;
 
     fn parse(args: &[&str]) -> Result<Config, String> {
         let opts = Opts::try_parse_from(args).map_err(|e| one_line(&e))?;
-        match opts.command {
-            Command::Report(report) => Ok(Config::new(report, |_| None)),
-            Command::Serve(_) => Err("not a report command".to_owned()),
-        }
+        let Command::Report(report) = opts.command;
+        Ok(Config::new(report, |_| None))
     }
 
     #[test]
@@ -445,6 +291,10 @@ mod tests {
             (
                 vec!["--namespace", "Axon_System"],
                 "error: invalid value 'Axon_System' for '--namespace <NAMESPACE>': a namespace is 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit (see --help)",
+            ),
+            (
+                vec!["--axon-version", "main"],
+                "error: invalid value 'main' for '--axon-version <VERSION>': expected a release version such as v0.52.0 (see --help)",
             ),
             (
                 vec!["--page-size", "0"],

@@ -5,11 +5,9 @@ use crate::{Error, Outcome};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Exit {
-    /// `report`: sent, dry run, disabled, or (without `--strict`) not sent.
-    /// `serve`: a clean shutdown.
+    /// Sent, dry run, disabled, or (without `--strict`) not sent.
     Success = 0,
-    /// `report`: the report could not be built (Kubernetes refused or failed a request).
-    /// `serve`: the collector could not start (store, address or signal handling).
+    /// The report could not be built (Kubernetes refused or failed a request).
     Failed = 1,
     /// Bad flags or configuration: nothing was attempted.
     Usage = 2,
@@ -26,14 +24,6 @@ impl Exit {
             Err(Error::Connect(
                 crate::kube::Error::NoConfig(_) | crate::kube::Error::Client { .. },
             )) => Exit::Usage,
-            Err(_) => Exit::Failed,
-        }
-    }
-
-    /// `serve` returns only after a clean shutdown, or when it could not start.
-    pub fn of_serve(result: &Result<(), crate::collector::Error>) -> Exit {
-        match result {
-            Ok(()) => Exit::Success,
             Err(_) => Exit::Failed,
         }
     }
@@ -84,16 +74,6 @@ mod tests {
             Exit::of(&Err(Error::Connect(forbidden)), false),
             Exit::Failed
         );
-    }
-
-    #[test]
-    fn a_collector_that_could_not_start_fails() {
-        assert_eq!(Exit::of_serve(&Ok(())), Exit::Success);
-        let taken = crate::collector::Error::Listen {
-            addr: "127.0.0.1:8080".parse().unwrap(),
-            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
-        };
-        assert_eq!(Exit::of_serve(&Err(taken)), Exit::Failed);
     }
 
     #[test]

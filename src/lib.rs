@@ -16,24 +16,28 @@
 //! objects are decoded into vocabulary enums, hashes and numbers as they are read
 //! (`objects`), and the report's types (`report`) cannot hold anything else.
 //!
-//! The receiving side, `axon-telemetry serve`, is [`collector`]: it parses reports back into
-//! the same types, so it cannot store what they cannot hold.
+//! The receiving side is the collector, a crate and binary of its own
+//! (`crates/collector`) that this one does not link: it parses reports back into the same
+//! types ([`report`]), so it cannot store what they cannot hold.
 
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod backoff;
 pub mod cli;
 pub mod collect;
-pub mod collector;
 pub mod exit;
 mod identity;
 pub mod json;
 pub mod kube;
-pub mod logging;
 pub mod objects;
-pub mod report;
 pub mod send;
+
+/// The report contract, shared with the collector.
+pub use axon_telemetry_report as report;
+pub use axon_telemetry_report::{api, error_chain};
+
+/// This reporter's own version, reported as `reporterVersion`.
+pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 use std::io::Write;
 use std::time::Duration;
@@ -103,9 +107,10 @@ async fn report(config: &Config) -> Result<Outcome> {
         "axon-telemetry {} sends anonymous usage counts of Axon (Kelos) objects, nothing else \
          (TELEMETRY.md lists every field). To opt out: helm upgrade <release> <chart> --reuse-values \
          --set telemetry.enabled=false, or kubectl delete cronjob axon-telemetry -n {}",
-        report::REPORTER_VERSION,
-        config.namespace
+        REPORTER_VERSION, config.namespace
     );
+    // First, so that a bad kubeconfig exits at once, not after the random delay.
+    let kube = Kube::connect().await.map_err(Error::Connect)?;
     let endpoint = send::redacted(&config.endpoint);
     let sender = if config.dry_run {
         None
@@ -133,8 +138,8 @@ async fn report(config: &Config) -> Result<Outcome> {
         }
         Some(sender)
     };
+    // Every request, exec credential plugins included, runs within the deadline.
     let deadline = Instant::now() + config.deadline;
-    let kube = Kube::connect().await.map_err(Error::Connect)?;
     let report = timeout_at(deadline, build(&kube, config))
         .await
         .map_err(|_| Error::Deadline(config.deadline))??;
@@ -181,18 +186,10 @@ fn spread_delay(max: Duration, unit: f64) -> Duration {
 
 /// Reads the installation ID, collects the aggregates and reads the versions.
 async fn build(kube: &Kube, config: &Config) -> Result<Report> {
-    let version = match config.axon_version.as_deref() {
-        Some(raw) => {
-            let version = release_version(raw);
-            if version == report::UNKNOWN_VERSION {
-                warn!(
-                    "--axon-version {raw:?} is not a release version (vMAJOR.MINOR.PATCH); reporting \"unknown\""
-                );
-            }
-            version
-        }
-        None => report::UNKNOWN_VERSION.to_owned(),
-    };
+    let version = config
+        .axon_version
+        .clone()
+        .unwrap_or_else(|| report::UNKNOWN_VERSION.to_owned());
     let store = identity::ClusterStore {
         kube,
         namespace: &config.namespace,
@@ -217,7 +214,7 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
         schema_version: report::SCHEMA_VERSION,
         installation_id: id.uuid(),
         version,
-        reporter_version: report::REPORTER_VERSION.to_owned(),
+        reporter_version: REPORTER_VERSION.to_owned(),
         k8s_version,
         // Whole seconds: sub-second precision says nothing and helps fingerprinting.
         timestamp: Timestamp::from_second(now.as_second()).unwrap_or(now),
@@ -253,21 +250,6 @@ async fn served_apis(kube: &Kube) -> Result<Vec<api::Api>> {
     Ok(apis)
 }
 
-/// An error and its causes on one line, skipping a cause its parent already quotes.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,17 +265,5 @@ mod tests {
             Duration::from_millis(5)
         );
         assert_eq!(spread_delay(Duration::ZERO, 0.7), Duration::ZERO);
-    }
-
-    #[test]
-    fn error_chains_skip_causes_their_parent_already_quotes() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("outer: inner detail")]
-        struct Outer(#[source] Inner);
-        #[derive(Debug, thiserror::Error)]
-        #[error("inner detail")]
-        struct Inner(#[source] std::io::Error);
-        let error = Outer(Inner(std::io::Error::other("root cause")));
-        assert_eq!(error_chain(&error), "outer: inner detail: root cause");
     }
 }

@@ -5,9 +5,11 @@
 
 use std::process::ExitCode;
 
-use axon_telemetry::cli::{self, Command, Config, Opts, ServeConfig};
+use axon_telemetry::cli::{Command, Config, Opts};
+use axon_telemetry::error_chain;
 use axon_telemetry::exit::Exit;
-use axon_telemetry::{collector, error_chain, logging};
+use axon_telemetry::report::cli::one_line;
+use axon_telemetry::report::logging;
 use clap::Parser;
 use clap::error::ErrorKind;
 
@@ -24,38 +26,20 @@ fn main() -> ExitCode {
             return Exit::Usage.into();
         }
         Err(e) => {
-            eprintln!("{}", cli::one_line(&e));
+            eprintln!("{}", one_line(&e));
             return Exit::Usage.into();
         }
     };
-    match opts.command {
-        Command::Report(report) => {
-            let config = Config::new(report, |name| std::env::var(name).ok());
-            logging::init(config.log_format, config.log_level);
-            // kube's TLS setup uses the process-wide rustls provider; install the one this
-            // crate builds with, so that another provider pulled in by a dependency cannot
-            // make it ambiguous.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let result = axon_telemetry::run(&config);
-            if let Err(e) = &result {
-                tracing::error!("{}", error_chain(e));
-            }
-            Exit::of(&result, config.strict).into()
-        }
-        Command::Serve(serve) => {
-            let config = match ServeConfig::new(serve) {
-                Ok(config) => config,
-                Err(message) => {
-                    eprintln!("{message}");
-                    return Exit::Usage.into();
-                }
-            };
-            logging::init(config.log_format, config.log_level);
-            let result = collector::serve(&config.settings);
-            if let Err(e) = &result {
-                tracing::error!("{}", error_chain(e));
-            }
-            Exit::of_serve(&result).into()
-        }
+    let Command::Report(report) = opts.command;
+    let config = Config::new(report, |name| std::env::var(name).ok());
+    logging::init(config.log_format, config.log_level);
+    // kube's TLS setup uses the process-wide rustls provider; install the one this crate
+    // builds with, so that another provider pulled in by a dependency cannot make it
+    // ambiguous.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let result = axon_telemetry::run(&config);
+    if let Err(e) = &result {
+        tracing::error!("{}", error_chain(e));
     }
+    Exit::of(&result, config.strict).into()
 }

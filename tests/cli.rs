@@ -180,6 +180,28 @@ fn no_kubeconfig_outside_a_pod_exits_2_saying_what_to_set() {
     );
 }
 
+/// The kubeconfig is read before the random delay: a bad one exits 2 at once, not up to
+/// `--max-delay` later (the run's timeout, a minute, would fail this test).
+#[test]
+fn a_bad_kubeconfig_exits_2_before_the_random_delay() {
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, "this: is: not a kubeconfig").unwrap();
+    let run = run(bare()
+        .env("HOME", home.path())
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["report", "--max-delay", "30m"]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.logged("INFO").len(), 1, "{}", run.stderr);
+    assert!(
+        run.logged("ERROR")[0].starts_with(
+            "cannot reach Kubernetes: no usable Kubernetes configuration: set KUBECONFIG or create ~/.kube/config"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_ca_file_without_certificates_exits_2_before_any_request() {
     let kube = FakeKube::start();

@@ -1,6 +1,6 @@
-//! The committed JSON Schemas describe what the reporter sends (schema/report.v2.json) and
-//! what older reporters sent (schema/report.v1.json), and reject what neither would; the
-//! collector accepts and rejects the same reports.
+//! The committed JSON Schemas (crates/report/schema) describe what the reporter sends (v2)
+//! and what older reporters sent (v1), and reject what neither would; the contract's
+//! validation, which the collector runs, accepts and rejects the same reports.
 
 use serde_json::{Value, json};
 
@@ -10,12 +10,11 @@ use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
 
 fn validator(version: u32) -> jsonschema::Validator {
-    let path = format!(
-        "{}/schema/report.v{version}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).expect("a valid JSON Schema")
+    let text = match version {
+        1 => axon_telemetry::report::SCHEMA_V1,
+        _ => axon_telemetry::report::SCHEMA_V2,
+    };
+    jsonschema::validator_for(&serde_json::from_str(text).unwrap()).expect("a valid JSON Schema")
 }
 
 /// What schema v2, the reporter's, finds wrong with `report`.
@@ -57,12 +56,9 @@ fn sent_and_dry_run_reports_match_the_schema() {
 
 /// The collector's verdict on `report`, at the real time (the reporter's timestamp is real).
 fn collector_accepts(report: &Value) -> Result<(), String> {
-    axon_telemetry::collector::validate::report(
-        report.to_string().as_bytes(),
-        jiff::Timestamp::now(),
-    )
-    .map(drop)
-    .map_err(|e| e.to_string())
+    axon_telemetry::report::validate::report(report.to_string().as_bytes(), jiff::Timestamp::now())
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 #[test]
@@ -149,13 +145,19 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
 /// collector takes them; a v2 report is not a v1 report.
 #[test]
 fn v1_reports_match_schema_v1_and_the_collector_takes_them() {
-    let mut v1 = crate::support::collector::report("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b");
-    v1["timestamp"] = json!(
-        jiff::Timestamp::now()
-            .round(jiff::Unit::Second)
-            .unwrap()
-            .to_string()
-    );
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap();
+    let v1 = json!({
+        "schemaVersion": 1,
+        "installationId": "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        "version": "v0.5.0",
+        "reporterVersion": "0.1.0",
+        "k8sVersion": "v1.33.2",
+        "timestamp": now.to_string(),
+        "tasks": {"total": 3, "byType": {"claude-code": 2, "codex": 1}, "byPhase": {"Succeeded": 2, "Failed": 1}},
+        "features": {"taskSpawners": 1, "agentConfigs": 0, "workspaces": 2, "sourceTypes": ["cron", "github"]},
+        "scale": {"namespaces": 2},
+        "usage": {"totalCostUsd": 1.25, "totalInputTokens": 1000, "totalOutputTokens": 500}
+    });
     assert_eq!(errors_v(1, &v1), Vec::<String>::new());
     assert_eq!(collector_accepts(&v1), Ok(()));
     let mut found = errors_v(1, &sent_report());

@@ -1,5 +1,6 @@
-//! Integration tests: the built `axon-telemetry` binary against a fake Kubernetes API
-//! server and a mock report endpoint, both real HTTP on loopback.
+//! Integration tests of the reporter: the built `axon-telemetry` binary against a fake
+//! Kubernetes API server and a mock report endpoint, both real HTTP on loopback. The
+//! collector's own tests are in `crates/collector/tests`.
 
 mod support;
 
@@ -24,18 +25,11 @@ mod dry_run;
 // Privacy canaries in every free-text field, at every log level and format.
 mod privacy;
 
-// The committed JSON Schema against real output.
+// The committed JSON Schemas against real output, and the contract's validation.
 mod schema;
 
-// The collector's HTTP API on SQLite and on a real PostgreSQL server, end to end with the
-// reporter.
-mod collector;
-
-// The dashboard in headless Chromium: figures, a screenshot, no outside requests.
-mod dashboard;
-
-// `serve` as a process: flags, start-up failures, logs, SIGTERM.
-mod serve;
+// The report reaching a real collector: validated, stored and summarised.
+mod end_to_end;
 
 // The Helm chart with pinned Helm 4 and 3: lint, render matrix, schema, docs, install.yaml.
 mod chart;

@@ -1,6 +1,6 @@
 //! The collector load benchmark: `hack/bench-collector.sh` (see BENCHMARKS.md).
 //!
-//! Starts `axon-telemetry serve` (release build) on loopback, once over SQLite and once over
+//! Starts `axon-telemetry-collector` (release build) on loopback, once over SQLite and once over
 //! a real, durable PostgreSQL server, and sends it a fixed number of reports from a fixed
 //! number of installations at a fixed concurrency. Checks that none was lost or counted
 //! twice (the summary and /metrics against what was sent), and prints latency percentiles,
@@ -240,13 +240,12 @@ async fn load(options: &Options, database: &str) -> Outcome {
 
 /// Starts the release collector and reads its port from the start-up line.
 fn start_collector(database: &str) -> (Child, u16) {
-    let binary = Path::new(env!("CARGO_BIN_EXE_axon-telemetry"));
+    let binary = Path::new(env!("CARGO_BIN_EXE_axon-telemetry-collector"));
     // Reaped by wait4 in `load`, which also gives its resource usage.
     #[allow(clippy::zombie_processes)]
     let mut child = Command::new(binary)
         .env_clear()
         .args([
-            "serve",
             "--listen",
             "127.0.0.1:0",
             "--rate-limit",

@@ -1,18 +1,26 @@
-//! The collector, `axon-telemetry serve`: receives reports over HTTP, validates them against
-//! schema v1, stores one per installation per UTC day, and serves a summary and a dashboard
-//! to whoever holds the read token.
+//! The collector, `axon-telemetry-collector`: receives reports over HTTP, validates them
+//! against schema v1 or v2 (`axon_telemetry_report`), stores one per installation per UTC
+//! day, and serves a summary and a dashboard to whoever holds the read token. It shares only
+//! the report contract with the reporter, and links no Kubernetes client.
 //!
 //! Private by construction, like the reporter: only the validated report, re-serialized from
 //! its types, is stored (never the body, an address or a header), and logs name routes and
 //! outcomes, never paths, addresses or field values.
 
+#![forbid(unsafe_code)]
+
+pub mod cli;
 pub mod dashboard;
+pub mod exit;
 mod http;
 pub mod metrics;
 pub mod ratelimit;
 pub mod store;
 pub mod summary;
-pub mod validate;
+
+/// The report contract, shared with the reporter.
+pub use axon_telemetry_report as report;
+use axon_telemetry_report::{error_chain, validate};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -210,11 +218,11 @@ async fn prune(state: &http::State, retention_days: u32) {
         Ok(n) => {
             info!("deleted {n} reports from before {keep_from} (--retention-days {retention_days})")
         }
-        Err(e) => warn!("deleting old reports failed: {}", crate::error_chain(&e)),
+        Err(e) => warn!("deleting old reports failed: {}", error_chain(&e)),
     }
 }
 
-/// `axon-telemetry serve`: runs until SIGTERM or Ctrl-C, then drains and returns.
+/// Runs until SIGTERM or Ctrl-C, then drains and returns.
 pub fn serve(settings: &Settings) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -231,8 +239,8 @@ pub fn serve(settings: &Settings) -> Result<(), Error> {
             "reads are disabled (no --read-token)"
         };
         info!(
-            "axon-telemetry {} collecting reports on http://{}/v1/report into {}; {reads}",
-            crate::report::REPORTER_VERSION,
+            "axon-telemetry-collector {} collecting reports on http://{}/v1/report into {}; {reads}",
+            env!("CARGO_PKG_VERSION"),
             running.local_addr(),
             settings.database
         );

@@ -17,8 +17,8 @@ use super::metrics::{Metrics, Reason};
 use super::ratelimit::RateLimiter;
 use super::store::{Database, Row, Stored};
 use super::summary::{self, DEFAULT_DAYS, MAX_DAYS};
-use super::validate::{self, Rejection};
 use super::{Clock, dashboard, utc_day};
+use crate::validate::{self, Rejection};
 
 /// The largest report body accepted. A real report is under 1 KiB; the limit leaves room
 /// for growth and keeps a flood of large bodies cheap to refuse.

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axon_telemetry::collector::store::Location;
-use axon_telemetry::collector::{self, Clock, Running, Settings};
+use axon_telemetry_collector::store::Location;
+use axon_telemetry_collector::{self as collector, Clock, Running, Settings};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -34,20 +34,8 @@ impl TestClock {
         TestClock(Arc::new(Mutex::new(when.parse().expect("a timestamp"))))
     }
 
-    /// The real time, for a report the reporter stamps itself.
-    pub fn set_to_now(&self) {
-        *self.0.lock().unwrap() = Timestamp::now();
-    }
-
     pub fn set(&self, when: &str) {
         *self.0.lock().unwrap() = when.parse().expect("a timestamp");
-    }
-
-    pub fn advance_days(&self, days: i64) {
-        let mut now = self.0.lock().unwrap();
-        *now = now
-            .checked_add(jiff::SignedDuration::from_hours(24 * days))
-            .expect("in range");
     }
 
     pub fn clock(&self) -> Clock {
@@ -221,10 +209,6 @@ impl Collector {
                 text
             }
         }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 }
 

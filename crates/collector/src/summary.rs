@@ -212,7 +212,7 @@ fn summarise<'a>(
         SourceType::ALL.into_iter().map(|s| (s, 0)).collect();
     let mut schema_versions: BTreeMap<u32, u64> =
         [(SCHEMA_VERSION_1, 0), (SCHEMA_VERSION, 0)].into();
-    let mut apis: BTreeMap<String, u64> = crate::api::GROUPS
+    let mut apis: BTreeMap<String, u64> = crate::report::api::GROUPS
         .iter()
         .flat_map(|g| g.versions)
         .map(|api| (api.id().to_string(), 0))

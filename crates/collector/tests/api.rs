@@ -11,9 +11,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::support::collector::{
     Backend, Collector, NOW, TOKEN, installation, kelos_report, report,
 };
-use crate::support::command::{reporter, run, stored_id};
-use crate::support::fake_kube::FakeKube;
-use crate::support::fixtures::sample_cluster;
 
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
@@ -39,7 +36,6 @@ on_both_backends!(
     a_body_that_does_not_arrive_in_time_gets_408,
     probes_and_metrics_answer,
     concurrent_reports_are_neither_lost_nor_double_counted,
-    the_reporter_against_the_fake_cluster_reaches_the_summary,
 );
 
 /// A report stamped `when`, sent with the collector's clock at `when`.
@@ -606,7 +602,7 @@ async fn reads_need_the_read_token(backend: Backend) {
     );
     assert_eq!(
         page.header("content-security-policy"),
-        Some(axon_telemetry::collector::dashboard::CONTENT_SECURITY_POLICY)
+        Some(axon_telemetry_collector::dashboard::CONTENT_SECURITY_POLICY)
     );
     assert_eq!(collector.read("/v1/summary").await.status, 200);
     collector.stop().await;
@@ -747,83 +743,6 @@ async fn concurrent_reports_are_neither_lost_nor_double_counted(backend: Backend
         .await;
 }
 
-async fn the_reporter_against_the_fake_cluster_reaches_the_summary(backend: Backend) {
-    let collector = Collector::start(backend).await;
-    // The reporter stamps its report with the real time.
-    collector.clock.set_to_now();
-    let kube = FakeKube::start();
-    kube.add(sample_cluster());
-    let endpoint = collector.url("/v1/report");
-    let kube = tokio::task::spawn_blocking(move || {
-        let run = run(reporter(&kube).args([
-            "--endpoint",
-            &endpoint,
-            "--axon-version",
-            "v0.5.0",
-            "--strict",
-        ]));
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        assert!(
-            run.stderr.contains("accepted the report (HTTP 202)"),
-            "{}",
-            run.stderr
-        );
-        kube
-    })
-    .await
-    .unwrap();
-
-    let summary = collector.summary(7).await;
-    assert_eq!(summary["installations"], 1);
-    assert_eq!(
-        summary["versions"]["axon"],
-        json!([{"version": "v0.5.0", "installations": 1}])
-    );
-    assert_eq!(
-        summary["versions"]["kubernetes"],
-        json!([{"version": "v1.33.2", "installations": 1}])
-    );
-    assert_eq!(
-        summary["agentTypes"],
-        json!({
-            "claude-code": {"installations": 1, "tasks": 4},
-            "codex": {"installations": 1, "tasks": 1},
-            "gemini": {"installations": 1, "tasks": 1},
-            "opencode": {"installations": 1, "tasks": 1},
-            "cursor": {"installations": 0, "tasks": 0},
-            "other": {"installations": 0, "tasks": 0}
-        })
-    );
-    assert_eq!(
-        summary["phases"],
-        json!({"Pending": 1, "Running": 1, "Succeeded": 2, "Failed": 1, "Waiting": 1, "Unknown": 1})
-    );
-    assert_eq!(
-        summary["features"]["agentConfigs"],
-        json!({"installations": 1, "percent": 100.0})
-    );
-    assert_eq!(
-        summary["features"]["sourceTypes"]["github"],
-        json!({"installations": 1, "percent": 100.0})
-    );
-    assert_eq!(
-        summary["features"]["sourceTypes"]["jira"],
-        json!({"installations": 0, "percent": 0.0})
-    );
-    assert_eq!(
-        summary["namespaces"][2],
-        json!({"namespaces": "2-5", "installations": 1})
-    );
-    assert_eq!(
-        summary["usage"],
-        json!({"totalCostUsd": 1.8, "totalInputTokens": 159000, "totalOutputTokens": 11200})
-    );
-    // The stored report is the one the reporter logged, installation ID and all.
-    let stored = collector.stored_text().await;
-    assert!(stored.contains(&stored_id(&kube)), "{stored}");
-    collector.stop().await;
-}
-
 /// Writes `request` on a fresh connection and reads the whole answer.
 async fn raw(collector: &Collector, request: Vec<u8>) -> String {
     let mut stream = tokio::net::TcpStream::connect(collector.addr())
@@ -929,7 +848,7 @@ async fn postgres_collector_with_one_report() -> (Collector, tokio_postgres::Cli
             .status,
         202
     );
-    let axon_telemetry::collector::store::Location::Postgres(config) = &collector.settings.database
+    let axon_telemetry_collector::store::Location::Postgres(config) = &collector.settings.database
     else {
         unreachable!("a PostgreSQL collector")
     };
@@ -971,29 +890,4 @@ async fn cut_off(admin: &tokio_postgres::Client, database: &str) {
         tokio::task::yield_now().await;
     }
     panic!("the collector's backend did not exit");
-}
-
-/// `hack/demo.sh --send URL`: the sample cluster's report reaches a collector.
-#[tokio::test]
-async fn the_demo_sends_the_sample_report_to_a_collector() {
-    let collector = Collector::start(Backend::Sqlite).await;
-    collector.clock.set_to_now();
-    // `cargo test` builds the examples next to the binaries; hack/demo.sh runs this one.
-    let demo = crate::support::command::binary()
-        .parent()
-        .unwrap()
-        .join("examples/demo");
-    let endpoint = collector.url("/v1/report");
-    let run = tokio::task::spawn_blocking(move || {
-        run(crate::support::command::hermetic(&demo).args(["--send", &endpoint]))
-    })
-    .await
-    .unwrap();
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.stdout, "");
-    let summary = collector.summary(1).await;
-    assert_eq!(summary["installations"], 1);
-    assert_eq!(summary["phases"]["Succeeded"], 2);
-    assert_eq!(summary["apis"]["kelos.dev/v1alpha2"], 1);
-    collector.stop().await;
 }

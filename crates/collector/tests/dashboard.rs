@@ -2,15 +2,12 @@
 //! expected figures, and the page requests nothing from anywhere but the collector.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::chromium::Chromium;
 use crate::support::collector::{Backend, Collector, TOKEN, installation, kelos_report, report};
-use crate::support::server::Server;
 
 /// A laptop screen.
 const WINDOW: (u32, u32) = (1366, 900);
@@ -167,17 +164,7 @@ async fn a_page_that_loads_from_outside_is_caught() {
         <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
         </body></html>"#;
     for csp in [None, Some(CSP)] {
-        let server = Server::start(
-            Arc::new(move |_| {
-                let mut response = hyper::Response::builder().header("content-type", "text/html");
-                if let Some(csp) = csp {
-                    response = response.header("content-security-policy", csp);
-                }
-                Some(response.body(Full::new(Bytes::from(page))).unwrap())
-            }),
-            None,
-        );
-        let origin = format!("http://{}", server.addr);
+        let origin = serve_forever(page, csp).await;
         let url = format!("{origin}/planted");
         let loaded =
             tokio::task::spawn_blocking(move || Chromium::launch().load(&url, &[], WINDOW))
@@ -192,4 +179,31 @@ async fn a_page_that_loads_from_outside_is_caught() {
             "with CSP {csp:?}"
         );
     }
+}
+
+/// Serves `page` (with `csp`, when given) to every request on a loopback port, for the rest
+/// of the test; returns the origin.
+async fn serve_forever(page: &'static str, csp: Option<&'static str>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let head = match csp {
+        Some(csp) => format!("content-security-policy: {csp}\r\n"),
+        None => String::new(),
+    };
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let head = head.clone();
+            tokio::spawn(async move {
+                // One request per connection: its head fits one read.
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n{head}content-length: {}\r\nconnection: close\r\n\r\n{page}",
+                    page.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    origin
 }

@@ -1,4 +1,4 @@
-//! `axon-telemetry serve` as a process: flags, start-up failures, log formats, and a
+//! `axon-telemetry-collector` as a process: flags, start-up failures, log formats, and a
 //! graceful SIGTERM that still stores the report in flight.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -26,7 +26,7 @@ impl Serve {
         let mut child = Command::new(binary())
             .env_clear()
             .current_dir(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -186,7 +186,7 @@ fn bad_flags_are_one_line_naming_the_flag_and_exit_2() {
         ),
     ];
     for (args, want) in cases {
-        let run = run(hermetic(binary()).arg("serve").args(&args));
+        let run = run(hermetic(binary()).args(&args));
         assert_eq!((run.code, run.stderr.trim_end()), (2, want), "{args:?}");
     }
 }
@@ -219,10 +219,7 @@ fn start_up_failures_exit_1_saying_what_to_fix() {
         ),
     ];
     for (args, want) in cases {
-        let run = run(hermetic(binary())
-            .current_dir(dir.path())
-            .arg("serve")
-            .args(&args));
+        let run = run(hermetic(binary()).current_dir(dir.path()).args(&args));
         assert_eq!(
             (run.code, run.stderr.trim()),
             (1, want.as_str()),

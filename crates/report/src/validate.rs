@@ -10,8 +10,9 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::report::{
-    self, MAX_COST_USD, MAX_COUNT, Report, SCHEMA_VERSION, SCHEMA_VERSION_1, release_version,
+use crate::{
+    self as report, MAX_COST_USD, MAX_COUNT, Report, SCHEMA_VERSION, SCHEMA_VERSION_1,
+    release_version,
 };
 
 /// What `schemaVersion` may be, for messages.

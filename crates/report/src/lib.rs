@@ -1,8 +1,26 @@
-//! The report: what leaves the cluster, field by field (see TELEMETRY.md), and the fixed
-//! vocabularies that every value read from the cluster is mapped into.
+//! The report contract between the reporter, which runs in users' clusters, and the
+//! collector, which the maintainers run: what leaves a cluster, field by field (see
+//! TELEMETRY.md), the fixed vocabularies every value read from the cluster is mapped into,
+//! the operator's API versions ([`api`]), the JSON Schemas ([`SCHEMA_V1`], [`SCHEMA_V2`]) and
+//! the checks a report must pass ([`validate`]). Both binaries also log alike ([`logging`]).
 //!
-//! Nothing in this module holds text read from an object: agent types, phases and source
+//! Nothing in this crate holds text read from an object: agent types, phases and source
 //! types are enums, versions are rebuilt from their numbers, counts are integers.
+
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod logging;
+pub mod validate;
+
+pub use logging::error_chain;
+
+/// Schema v1, what reporters before Kelos support sent.
+pub const SCHEMA_V1: &str = include_str!("../schema/report.v1.json");
+
+/// Schema v2, what this reporter sends.
+pub const SCHEMA_V2: &str = include_str!("../schema/report.v2.json");
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,9 +34,6 @@ pub const SCHEMA_VERSION: u32 = 2;
 
 /// The first format, still accepted from older reporters.
 pub const SCHEMA_VERSION_1: u32 = 1;
-
-/// This reporter's own version, reported as `reporterVersion`.
-pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Reported for a version that is absent or does not look like a release.
 pub const UNKNOWN_VERSION: &str = "unknown";

@@ -5,7 +5,7 @@
 //! At start the reporter asks discovery which groups and versions the cluster serves, and
 //! lists every kind of each served group at its best served version ([`choose`]).
 
-use crate::report::{ApiGroup, ApiVersion, Version};
+use crate::{ApiGroup, ApiVersion, Version};
 
 /// A kind the report counts. How each is aggregated lives in `collect`; where it is
 /// served lives in the [`GROUPS`] table.
