@@ -58,6 +58,11 @@ pub enum Error {
          the API server drops list snapshots faster than this cluster can be listed"
     )]
     Expired { crd: String, restarts: u32 },
+    #[error(
+        "listing {crd}: page {page} leads back to a page already listed (its continue token \
+         repeats an earlier page's); the API server is answering in a loop"
+    )]
+    Loop { crd: String, page: u64 },
     #[error("listing {crd}: page {page} is not a valid Kubernetes List")]
     Decode {
         crd: String,
@@ -303,6 +308,9 @@ async fn list<T: KindTally>(
         let mut token: Option<String> = None;
         let mut fetcher = fetch_from(limit, None);
         let mut pages = 0;
+        // Every token this pass was given: one given twice leads back to a page listed
+        // already, and the list would never end.
+        let mut tokens = HashSet::new();
         loop {
             let page = match fetcher.next().await {
                 Some(fetched) if fetched.token == token => fetched.page,
@@ -372,6 +380,9 @@ async fn list<T: KindTally>(
                 meta.items
             );
             match meta.continue_token {
+                Some(next) if !tokens.insert(next.clone()) => {
+                    return Err(Error::Loop { crd, page: pages });
+                }
                 Some(next) => token = Some(next),
                 None => {
                     let common = tally.common();

@@ -52,6 +52,8 @@ pub enum Expected {
     Literal,
     End,
     ItemsMember,
+    ListMetadata,
+    ContinueString,
 }
 
 impl fmt::Display for Expected {
@@ -71,6 +73,8 @@ impl fmt::Display for Expected {
             Expected::Literal => "true, false or null",
             Expected::End => "the end of the document",
             Expected::ItemsMember => "an \"items\" member in the List",
+            Expected::ListMetadata => "an object as the List's \"metadata\"",
+            Expected::ContinueString => "a string as the List's \"metadata.continue\"",
         })
     }
 }
@@ -310,7 +314,9 @@ impl<'a> Reader<'a> {
         Reader { bytes, at: 0 }
     }
 
-    fn error<T>(&self, expected: Expected) -> Result<T> {
+    /// An error at the current position: the document is valid JSON so far, but not what
+    /// the caller expects here.
+    pub fn error<T>(&self, expected: Expected) -> Result<T> {
         Err(Error::at(self.at, expected))
     }
 

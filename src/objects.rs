@@ -639,11 +639,16 @@ pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> json::Result<PageMet
     reader.object(|reader, key| {
         match key {
             b"items" => items = Some(decode_items(reader, tally)?),
-            b"metadata" => {
-                continue_token = object::<ListMeta>(reader)?
-                    .present()
-                    .and_then(|m| m.continue_token)
-            }
+            // A List's metadata and its continue token decide whether more pages follow: a
+            // wrong type there fails the page rather than ending the list early.
+            b"metadata" => match reader.peek()? {
+                Kind::Object => {
+                    let mut meta = ListMeta::default();
+                    reader.object(|reader, key| meta.member(reader, key))?;
+                    continue_token = meta.continue_token;
+                }
+                _ => return reader.error(json::Expected::ListMetadata),
+            },
             _ => reader.skip()?,
         }
         Ok(())
@@ -686,8 +691,10 @@ leaf!(ListMeta);
 
 impl Object for ListMeta {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        match key {
-            b"continue" => self.continue_token = text(reader, str::to_owned)?.present(),
+        match (key, reader.peek()?) {
+            (b"continue", Kind::String) => self.continue_token = Some(reader.string()?.into()),
+            (b"continue", Kind::Null) => reader.skip()?,
+            (b"continue", _) => return reader.error(json::Expected::ContinueString),
             _ => reader.skip()?,
         }
         Ok(())
@@ -812,6 +819,42 @@ mod tests {
         ] {
             assert!(decode_page(page.as_bytes(), &mut seen).is_err(), "{page}");
         }
+    }
+
+    /// A continue token of the wrong type, or metadata that is not an object, would end the
+    /// list after this page: the page fails instead, saying where.
+    #[test]
+    fn a_list_metadata_of_the_wrong_type_fails_the_page() {
+        let mut seen = Seen::default();
+        let cases = [
+            (
+                r#"{"items":[],"metadata":{"continue":42}}"#,
+                "expected a string as the List's \"metadata.continue\" at byte 35",
+            ),
+            (
+                r#"{"items":[],"metadata":{"continue":{"a":"b"}}}"#,
+                "expected a string as the List's \"metadata.continue\" at byte 35",
+            ),
+            (
+                r#"{"items":[],"metadata":{"continue":true}}"#,
+                "expected a string as the List's \"metadata.continue\" at byte 35",
+            ),
+            (
+                r#"{"items":[],"metadata":"v1"}"#,
+                "expected an object as the List's \"metadata\" at byte 23",
+            ),
+            (
+                r#"{"items":[],"metadata":null}"#,
+                "expected an object as the List's \"metadata\" at byte 23",
+            ),
+        ];
+        for (page, message) in cases {
+            let error = decode_page(page.as_bytes(), &mut seen).unwrap_err();
+            assert_eq!(error.to_string(), message, "{page}");
+        }
+        // A null token is an absent one: the last page.
+        let meta = decode_page(br#"{"items":[],"metadata":{"continue":null}}"#, &mut seen).unwrap();
+        assert_eq!(meta.continue_token, None);
     }
 
     #[derive(Default)]

@@ -306,3 +306,74 @@ fn oversized_pages_are_fetched_again_with_half_the_limit() {
         600
     );
 }
+
+/// A continue token of the wrong type (or metadata that is not an object) would end the
+/// list after one page and count only that page; it fails the run instead, naming the kind.
+#[test]
+fn a_list_whose_continue_token_has_the_wrong_type_fails_naming_the_kind() {
+    for (metadata, at, expected) in [
+        (
+            r#"{"continue":42}"#,
+            85,
+            r#"a string as the List's "metadata.continue""#,
+        ),
+        (
+            r#"{"continue":{"page":2}}"#,
+            85,
+            r#"a string as the List's "metadata.continue""#,
+        ),
+        (
+            r#""not an object""#,
+            73,
+            r#"an object as the List's "metadata""#,
+        ),
+    ] {
+        let kube = FakeKube::start();
+        kube.add((0..3).map(|i| Task::new("a", &format!("t{i}"))));
+        kube.fault(
+            Route::ListPage("tasks", 1),
+            1,
+            Reply::Body(format!(
+                r#"{{"apiVersion":"axon.io/v1alpha1","items":[],"kind":"TaskList","metadata":{metadata}}}"#
+            )),
+        );
+        let endpoint = Endpoint::start();
+        let run = report(&kube, &endpoint, &["--page-size", "1"]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert_eq!(
+            run.logged("ERROR"),
+            [format!(
+                "could not collect the report: listing tasks.axon.io: page 1 is not a valid Kubernetes List: expected {expected} at byte {at}"
+            )]
+        );
+        assert_eq!(endpoint.received().len(), 0);
+    }
+}
+
+/// A continue token that leads back to a page already listed would loop until the run's
+/// deadline; it fails at once, naming the kind and the loop.
+#[test]
+fn a_continue_token_that_leads_back_fails_at_once() {
+    use base64::Engine;
+    let kube = FakeKube::start();
+    kube.add((0..3).map(|i| Task::new("a", &format!("t{i}")).agent("codex")));
+    // The fake's token for page 2, which page 1 hands out; page 2 hands it out again.
+    let page_2 = base64::engine::general_purpose::STANDARD.encode(r#"{"offset":1,"page":2}"#);
+    kube.fault(
+        Route::ListPage("tasks", 2),
+        1,
+        Reply::Body(format!(
+            r#"{{"apiVersion":"axon.io/v1alpha1","items":[],"kind":"TaskList","metadata":{{"continue":"{page_2}"}}}}"#
+        )),
+    );
+    let endpoint = Endpoint::start();
+    let run = report(&kube, &endpoint, &["--page-size", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.logged("ERROR"),
+        [
+            "could not collect the report: listing tasks.axon.io: page 2 leads back to a page already listed \
+             (its continue token repeats an earlier page's); the API server is answering in a loop"
+        ]
+    );
+}
