@@ -276,17 +276,17 @@ impl Listing<'_> {
 /// page over [`kube::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
 /// empty tally when the CRD is not installed.
 ///
-/// Pipelined: a [`Fetcher`] task runs ahead, requesting each next page with the token read
-/// off the end of the page before it ([`objects::peek_continue`]), so the API server
-/// produces page k+1 while page k is decoded. The decoded token has the final word: a page
-/// fetched under any other token is dropped and the fetcher restarted at the right one.
-/// At most [`PAGES_AHEAD`] + 2 pages are in memory.
+/// Pipelined: a [`Fetcher`] task runs ahead, requesting each next page with the token of
+/// the List's own `metadata` in the page before it ([`objects::peek_continue`]), so the API
+/// server produces page k+1 while page k is decoded. The decoded token has the final word:
+/// a page fetched under any other token is dropped and the fetcher restarted at the right
+/// one. At most [`PAGES_AHEAD`] + 2 pages are in memory.
 ///
 /// Pages are decoded right here, on the runtime's one thread, not on a thread of their
-/// own. While a page is decoded (0.6–0.7 ms for 500 Tasks) the next one collects in the
-/// socket's kernel buffer, and the fetcher reads it in a few large reads as soon as the
-/// decoder awaits. Against decoding on a thread of its own, that measured 12–16% less CPU
-/// and 9–13% less wall time (BENCHMARKS.md): fewer wake-ups, and no page crossing cores.
+/// own: while a page is decoded the next one collects in the socket's kernel buffer, and
+/// the fetcher reads it in a few large reads as soon as the decoder awaits. That measured
+/// less CPU and wall time than a decoding thread (BENCHMARKS.md): fewer wake-ups, and no
+/// page crossing cores.
 async fn list<T: KindTally>(
     kube: &Kube,
     api: &Api,

@@ -2,13 +2,13 @@
 //! everything else without decoding it.
 //!
 //! A Task is ~2.5 KB of JSON of which the report needs four short strings. serde_json
-//! decodes and UTF-8-checks every skipped string; measured on realistic pages, 70% of the
-//! reporter's CPU went there. Here, skipping a string only looks for its closing quote,
+//! decodes and UTF-8-checks every skipped string; on realistic pages most of the reporter's
+//! CPU went there (BENCHMARKS.md). Here, skipping a string only looks for its closing quote,
 //! sixteen bytes per SSE2 comparison (SSE2 is part of every x86_64), and skipping an object
 //! or array classifies 64 bytes at a time into bit masks, working out escapes and the
 //! bytes inside strings with bit arithmetic (the technique of simdjson's first stage).
-//! (Indexing the whole page that way up front, and walking the index, measured 15% more
-//! instructions: most of a page is skipped in a few large containers.)
+//! (Indexing the whole page that way up front, and walking the index, measured more
+//! instructions, in BENCHMARKS.md: most of a page is skipped in a few large containers.)
 //!
 //! Values that are read are validated and unescaped (by serde_json, for the rare escaped
 //! string). Syntax errors are reported with their byte offset; skipped strings are not
@@ -448,6 +448,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks that nothing but whitespace follows.
+    /// The `}` that closes an object whose members were read elsewhere.
+    pub fn object_end(&mut self) -> Result<()> {
+        self.eat(b'}', Expected::CommaOrBrace)
+    }
+
     pub fn end(&mut self) -> Result<()> {
         self.skip_whitespace();
         if self.at == self.bytes.len() {

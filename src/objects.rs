@@ -603,32 +603,56 @@ pub struct PageMeta {
     pub continue_token: Option<String>,
 }
 
-/// How far from either end of a page [`peek_continue`] looks for the continue token: a
-/// list's `metadata` is its first key in typed lists and its last one in lists of custom
-/// resources (Go sorts unstructured keys), and is a few hundred bytes long.
+/// How far from the end of a page [`peek_continue`] looks for the List's `metadata`: it is
+/// the last member in lists of custom resources (Go sorts unstructured keys) and a few
+/// hundred bytes long.
 const PEEK_WINDOW: usize = 4096;
 
-/// The continue token read off the ends of a page without decoding it, so that the next
-/// page can be fetched while this one is decoded. A guess: [`decode_page`] has the final
-/// word, and a wrong guess only costs a wasted fetch.
+/// The continue token of a page, read from the List's own top-level `metadata` without
+/// decoding the items, so that the next page can be fetched while this one is decoded.
+///
+/// Typed lists put `metadata` before `items`: it is read from the start of the page, up to
+/// `items`. Lists of custom resources put it last: it is the object after the last
+/// `"metadata":` in the page's tail, and only when that object is directly followed by the
+/// page's closing brace, which makes it a member of the page's outermost object. A
+/// `"continue"` key anywhere else, say in an object's annotations, is never taken for the
+/// List's. `None` when neither form holds (the next page then waits for [`decode_page`],
+/// which has the final word either way).
 pub fn peek_continue(page: &[u8]) -> Option<String> {
-    const KEY: &[u8] = br#""continue":""#;
-    let tail = &page[page.len().saturating_sub(PEEK_WINDOW)..];
-    let head = &page[..page.len().min(PEEK_WINDOW)];
-    let (window, at) = find_last(tail, KEY)
-        .map(|at| (tail, at))
-        .or_else(|| Some((head, find_last(head, KEY)?)))?;
-    let rest = &window[at + KEY.len()..];
-    // Tokens are base64: a backslash means an escaped string, not worth guessing at.
-    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
-    if rest[end] != b'"' || end == 0 {
-        return None;
-    }
-    std::str::from_utf8(&rest[..end]).ok().map(str::to_owned)
+    metadata_first(page).unwrap_or_else(|| metadata_last(page))
 }
 
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
+/// `Some(token)` when the List's `metadata` comes before its `items`; `None` when `items`
+/// (or the end) comes first.
+fn metadata_first(page: &[u8]) -> Option<Option<String>> {
+    let mut reader = Reader::new(page);
+    let mut found = None;
+    // `items` stops the walk with an error of its own making; only `found` matters.
+    let _ = reader.object(|reader, key| match key {
+        b"items" => reader.error(json::Expected::ItemsMember),
+        b"metadata" => {
+            let mut meta = ListMeta::default();
+            reader.object(|reader, key| meta.member(reader, key))?;
+            found = Some(meta.continue_token);
+            reader.error(json::Expected::ItemsMember)
+        }
+        _ => reader.skip(),
+    });
+    found
+}
+
+/// The token of the `metadata` object that ends the page, if it does.
+fn metadata_last(page: &[u8]) -> Option<String> {
+    const KEY: &[u8] = br#""metadata":"#;
+    let start = page.len().saturating_sub(PEEK_WINDOW);
+    let at = start + page[start..].windows(KEY.len()).rposition(|w| w == KEY)? + KEY.len();
+    let mut reader = Reader::new(&page[at..]);
+    let mut meta = ListMeta::default();
+    reader.object(|reader, key| meta.member(reader, key)).ok()?;
+    // The page's outermost object closes right after it: nothing else may follow.
+    reader.object_end().ok()?;
+    reader.end().ok()?;
+    meta.continue_token.filter(|t| !t.is_empty())
 }
 
 /// Decodes one `List` page, handing each item to `tally` as it is read.
@@ -683,7 +707,7 @@ fn decode_items<T: Tally>(reader: &mut Reader<'_>, tally: &mut T) -> json::Resul
 }
 
 /// A List's `.metadata`.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct ListMeta {
     continue_token: Option<String>,
 }
@@ -993,22 +1017,50 @@ mod tests {
     }
 
     #[test]
-    fn the_continue_token_is_peeked_from_either_end_of_a_page() {
+    fn the_continue_token_is_peeked_from_the_lists_own_metadata() {
         let custom = br#"{"apiVersion":"axon.io/v1alpha1","items":[{"x":"y"}],"kind":"TaskList","metadata":{"continue":"eyJ2Ijo=","resourceVersion":"1"}}"#;
         assert_eq!(peek_continue(custom).as_deref(), Some("eyJ2Ijo="));
         let typed = br#"{"kind":"TaskList","apiVersion":"v1","metadata":{"resourceVersion":"1","continue":"abc"},"items":[]}"#;
         assert_eq!(peek_continue(typed).as_deref(), Some("abc"));
+        // Whitespace after the page, as a proxy may add.
+        let spaced = br#"{"items":[],"metadata":{"continue":"t"}}
+"#;
+        assert_eq!(peek_continue(spaced).as_deref(), Some("t"));
+        // Far from either end of a long page.
         let mut long = br#"{"metadata":{"continue":"head"},"items":[""#.to_vec();
         long.extend(std::iter::repeat_n(b'x', 3 * PEEK_WINDOW));
         long.extend(br#""],"metadata2":{"continue":"tail"}}"#);
-        assert_eq!(peek_continue(&long).as_deref(), Some("tail"));
+        assert_eq!(peek_continue(&long).as_deref(), Some("head"));
         for last in [
             &br#"{"items":[],"metadata":{"continue":""}}"#[..],
             br#"{"items":[],"metadata":{}}"#,
-            br#"{"metadata":{"continue":"a\u0041"}}"#,
             b"",
         ] {
             assert_eq!(peek_continue(last), None);
+        }
+    }
+
+    /// A `"continue"` key inside the objects (annotations, labels, any map) is cluster
+    /// content: it is never sent back to the API server as a token.
+    #[test]
+    fn a_continue_key_inside_an_object_is_never_peeked() {
+        let pages: [&[u8]; 4] = [
+            // Typed list, the last page: its metadata has no token; the last item has one.
+            br#"{"kind":"TaskList","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"annotations":{"continue":"trap"}}}]}"#,
+            // Custom resources: an item's nested "metadata" with a "continue" near the end.
+            br#"{"apiVersion":"v1","items":[{"metadata":{"continue":"trap"}}],"kind":"TaskList","metadata":{}}"#,
+            // The List's metadata itself holds a nested "metadata" object.
+            br#"{"items":[],"metadata":{"resourceVersion":"1","x":{"metadata":{"continue":"trap"}}}}"#,
+            // Not the end of the page: something follows the last "metadata".
+            br#"{"items":[{"metadata":{"continue":"trap"}}],"kind":"TaskList"}"#,
+        ];
+        for page in pages {
+            assert_eq!(
+                peek_continue(page),
+                None,
+                "{}",
+                String::from_utf8_lossy(page)
+            );
         }
     }
 
