@@ -15,6 +15,11 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "each crate builds on its own (as its image does: features not unified with the others')"
+for crate in axon-telemetry-report axon-telemetry-collector axon-telemetry; do
+  cargo check --locked -p "$crate" --bins --lib
+done
+
 step "dependency policy"
 # `cargo tree` lists a package once per line as `name vX.Y.Z [features]`.
 tree() { cargo tree --locked --prefix none --format '{p} [{f}]' "$@" 2>/dev/null; }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use serde_json::json;
@@ -92,15 +92,30 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let route = Route::of(request.uri().path());
-    let method = request.method().clone();
     // Extension methods are free text a client chose; only standard ones are logged.
-    let method_name = if method == Method::GET || method == Method::POST {
-        method.as_str()
-    } else {
-        "other method"
+    let method_name = match *request.method() {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        _ => "other method",
     };
     debug!("{method_name} {}: received", route.name());
+    // HEAD is GET without the body (RFC 9110), which hyper leaves out for HEAD requests.
+    let method = if request.method() == Method::HEAD {
+        Method::GET
+    } else {
+        request.method().clone()
+    };
+    // RFC 9112: an HTTP/1.1 request has exactly one Host header.
+    let hosts = request.headers().get_all(header::HOST).iter().count();
+    let bad_host = request.version() == Version::HTTP_11 && hosts != 1;
     let response = match route {
+        _ if bad_host => with_close(error_response(
+            StatusCode::BAD_REQUEST,
+            "bad request",
+            None,
+            "an HTTP/1.1 request has exactly one Host header",
+        )),
         Route::Unknown => error_response(
             StatusCode::NOT_FOUND,
             "not found",
@@ -117,7 +132,7 @@ pub async fn handle(
             let allow = HeaderValue::from_static(if route == Route::Report {
                 "POST"
             } else {
-                "GET"
+                "GET, HEAD"
             });
             response.headers_mut().insert(header::ALLOW, allow);
             response
@@ -161,11 +176,14 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
         debug!("rejected a report: {}", reason.label());
         response
     };
+    // Answered before the body was read (or while it was): the connection cannot carry
+    // another request, and a well-behaved client is told so.
+    let refuse = |reason: Reason, response: Response<Body>| reject(reason, with_close(response));
     if let Err(wait) = state.limiter.check(client, (state.clock)()) {
-        return reject(Reason::RateLimited, rate_limited(wait));
+        return refuse(Reason::RateLimited, rate_limited(wait));
     }
     if !is_json(request.headers()) {
-        return reject(
+        return refuse(
             Reason::UnsupportedMediaType,
             error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -189,12 +207,12 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return reject(Reason::TooLarge, too_large());
+        return refuse(Reason::TooLarge, too_large());
     }
     let body = Limited::new(request.into_body(), MAX_BODY_BYTES).collect();
     let body = match tokio::time::timeout(state.request_timeout, body).await {
         Err(_) => {
-            return reject(
+            return refuse(
                 Reason::Timeout,
                 error_response(
                     StatusCode::REQUEST_TIMEOUT,
@@ -205,10 +223,10 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
             );
         }
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return reject(Reason::TooLarge, too_large());
+            return refuse(Reason::TooLarge, too_large());
         }
         Ok(Err(_)) => {
-            return reject(
+            return refuse(
                 Reason::Invalid,
                 error_response(
                     StatusCode::BAD_REQUEST,
@@ -417,6 +435,14 @@ fn rate_limited(wait: Duration) -> Response<Body> {
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, seconds.into());
+    response
+}
+
+/// `response`, saying that the connection closes after it.
+fn with_close(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

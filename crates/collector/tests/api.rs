@@ -34,6 +34,9 @@ on_both_backends!(
     reads_need_the_read_token,
     reports_older_than_the_retention_are_deleted_at_start,
     a_body_that_does_not_arrive_in_time_gets_408,
+    head_answers_wherever_get_does,
+    early_answers_say_the_connection_closes,
+    http_1_1_requests_need_exactly_one_host,
     probes_and_metrics_answer,
     concurrent_reports_are_neither_lost_nor_double_counted,
 );
@@ -662,6 +665,98 @@ async fn a_body_that_does_not_arrive_in_time_gets_408(backend: Backend) {
             .ends_with(r#"{"error":"timeout","message":"the body did not arrive within 200ms"}"#),
         "{response}"
     );
+    collector.stop().await;
+}
+
+/// RFC 9110: HEAD works wherever GET does, with GET's status and headers and no body.
+async fn head_answers_wherever_get_does(backend: Backend) {
+    let collector = Collector::start(backend).await;
+    let auth = format!("authorization: Bearer {TOKEN}\r\n");
+    for (path, headers, status) in [
+        ("/healthz", "", "200 OK"),
+        ("/readyz", "", "200 OK"),
+        ("/metrics", "", "200 OK"),
+        ("/v1/summary?days=7", auth.as_str(), "200 OK"),
+        ("/", auth.as_str(), "200 OK"),
+        ("/v1/summary", "", "401 Unauthorized"),
+        ("/v1/report", "", "405 Method Not Allowed"),
+    ] {
+        let request =
+            format!("HEAD {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n");
+        let response = raw(&collector, request.into_bytes()).await;
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{path}: {head}"
+        );
+        assert_eq!(body, "", "{path}");
+    }
+    let get_only = collector.post(Some("application/json"), Vec::new()).await;
+    assert_eq!(get_only.status, 400);
+    let wrong = raw(
+        &collector,
+        b"DELETE /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n".to_vec(),
+    )
+    .await;
+    assert!(
+        wrong.starts_with("HTTP/1.1 405 Method Not Allowed\r\n")
+            && wrong.contains("\r\nallow: GET, HEAD\r\n"),
+        "{wrong}"
+    );
+    collector.stop().await;
+}
+
+/// A report refused before its body is read leaves the connection unusable: the answer says
+/// `Connection: close`, so that a keep-alive client opens a new one instead of failing.
+async fn early_answers_say_the_connection_closes(backend: Backend) {
+    let collector = Collector::start_with(backend, |s| s.rate_limit = 2).await;
+    let body = "{}";
+    let post = |content_type: &str, length: usize| {
+        format!(
+            "POST /v1/report HTTP/1.1\r\nhost: x\r\ncontent-type: {content_type}\r\ncontent-length: {length}\r\n\r\n{body}"
+        )
+        .into_bytes()
+    };
+    for (request, status) in [
+        (post("text/plain", body.len()), "415 Unsupported Media Type"),
+        (post("application/json", 1 << 20), "413 Payload Too Large"),
+        // The two requests a minute this collector allows were the 415's and the 413's.
+        (
+            post("application/json", body.len()),
+            "429 Too Many Requests",
+        ),
+    ] {
+        let response = raw(&collector, request).await;
+        let head = response.split("\r\n\r\n").next().unwrap();
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+            "{head}"
+        );
+        assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+    }
+    collector.stop().await;
+}
+
+/// RFC 9112: an HTTP/1.1 request without a Host header, or with two, is a 400.
+async fn http_1_1_requests_need_exactly_one_host(backend: Backend) {
+    let collector = Collector::start(backend).await;
+    for request in [
+        "GET /healthz HTTP/1.1\r\nconnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nhost: a\r\nhost: b\r\nconnection: close\r\n\r\n",
+    ] {
+        let response = raw(&collector, request.as_bytes().to_vec()).await;
+        assert!(
+            response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{response}"
+        );
+        assert!(
+            response.ends_with(r#"{"error":"bad request","message":"an HTTP/1.1 request has exactly one Host header"}"#),
+            "{response}"
+        );
+    }
+    // HTTP/1.0 has no Host requirement.
+    let old = raw(&collector, b"GET /healthz HTTP/1.0\r\n\r\n".to_vec()).await;
+    assert!(old.starts_with("HTTP/1.0 200 OK\r\n"), "{old}");
     collector.stop().await;
 }
 
