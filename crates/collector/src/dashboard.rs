@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::summary::{Adoption, Summary};
+use super::summary::{Adoption, Sum, Summary};
 use crate::report::spelling as label_of;
 
 /// Sent with the page: nothing may load from anywhere, inline styles excepted.
@@ -47,7 +47,7 @@ pub fn render(summary: &Summary) -> String {
     );
 
     let active = &summary.active;
-    let tasks: u64 = summary.phases.values().sum();
+    let tasks: Sum = summary.phases.values().sum();
     section(&mut page, "Installations", true, |p| {
         p.push_str("<div class=\"tiles\">");
         for (label, value) in [
@@ -56,7 +56,7 @@ pub fn render(summary: &Summary) -> String {
             ("active in 30 days", active.last30_days.to_string()),
             ("reporting in window", summary.installations.to_string()),
             ("tasks", tasks.to_string()),
-            ("cost (USD)", format!("{:.2}", summary.usage.total_cost_usd)),
+            ("cost (USD)", dollars(summary.usage.total_cost_micros)),
         ] {
             let _ = write!(
                 p,
@@ -212,15 +212,23 @@ pub fn render(summary: &Summary) -> String {
             let usage = &summary.usage;
             let _ = write!(
                 p,
-                "<table><tr><td>cost</td><td class=\"n\">{:.2} USD</td></tr>\
+                "<table><tr><td>cost</td><td class=\"n\">{} USD</td></tr>\
              <tr><td>input tokens</td><td class=\"n\">{}</td></tr>\
              <tr><td>output tokens</td><td class=\"n\">{}</td></tr></table>",
-                usage.total_cost_usd, usage.total_input_tokens, usage.total_output_tokens
+                dollars(usage.total_cost_micros),
+                usage.total_input_tokens,
+                usage.total_output_tokens
             );
         },
     );
     page.push_str("</main></body></html>\n");
     page
+}
+
+/// Micro-dollars as dollars and cents, rounded half up.
+fn dollars(micros: Sum) -> String {
+    let cents = (micros + 5_000) / 10_000;
+    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 /// Rows of adoption: a bar of installations out of `of`, the share and the count.
@@ -242,8 +250,14 @@ fn section(page: &mut String, title: &str, wide: bool, body: impl FnOnce(&mut St
     page.push_str("</section>");
 }
 
-/// Rows of label, bar and figure; bars are scaled to `max`.
-fn bar_table(page: &mut String, rows: impl Iterator<Item = (String, u64, String)>, max: u64) {
+/// Rows of label, bar and figure; bars are scaled to `max`. Values are installations (`u64`)
+/// or totals ([`Sum`]).
+fn bar_table<N: Into<Sum>>(
+    page: &mut String,
+    rows: impl Iterator<Item = (String, N, String)>,
+    max: impl Into<Sum>,
+) {
+    let max: Sum = max.into();
     let rows: Vec<_> = rows.collect();
     if rows.is_empty() {
         page.push_str("<p class=\"empty\">no reports in this window</p>");
@@ -251,6 +265,7 @@ fn bar_table(page: &mut String, rows: impl Iterator<Item = (String, u64, String)
     }
     page.push_str("<table>");
     for (label, value, figure) in rows {
+        let value: Sum = value.into();
         let width = if max == 0 {
             0.0
         } else {

@@ -4,6 +4,10 @@
 //! increments, so they are never added across days: each installation counts once, with
 //! its latest report in the window. Only the daily series and the active counts look at
 //! every day.
+//!
+//! Sums over installations are [`Sum`]s (`u128`): a report may carry counts up to 10^15
+//! and costs up to 10^18 micro-dollars, so a `u64` total overflows after a few thousand
+//! such reports, where a `u128` one stays exact for more reports than can be stored.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,7 @@ use serde::Serialize;
 use super::store::{self, Database};
 use crate::report::{
     AgentType, Phase, Report, SCHEMA_VERSION, SCHEMA_VERSION_1, SessionPhase, SourceType,
-    SpawnerSource, Usage, WorkerPoolPhase,
+    SpawnerSource, WorkerPoolPhase,
 };
 
 /// The longest window `?days=` accepts: a year of daily points is still one page.
@@ -30,6 +34,9 @@ const NAMESPACE_BUCKETS: [(u64, &str); 5] = [
     (100, "21-100"),
 ];
 const NAMESPACE_TOP_BUCKET: &str = "101+";
+
+/// A total over installations: exact whatever the reports hold (see the module's docs).
+pub type Sum = u128;
 
 #[derive(Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,9 +57,9 @@ pub struct Summary {
     pub daily_active: Vec<DailyActive>,
     pub versions: Versions,
     pub agent_types: BTreeMap<AgentType, AgentTypeUse>,
-    pub phases: BTreeMap<Phase, u64>,
+    pub phases: BTreeMap<Phase, Sum>,
     /// TaskSpawners by the `.spec.when` key they count under (schema v2 reports only).
-    pub spawner_sources: BTreeMap<SpawnerSource, u64>,
+    pub spawner_sources: BTreeMap<SpawnerSource, Sum>,
     /// Sessions summed (schema v2 reports only).
     pub sessions: SessionTotals,
     /// WorkerPools summed (schema v2 reports only).
@@ -60,25 +67,35 @@ pub struct Summary {
     pub features: Features,
     pub namespaces: Vec<Bucket>,
     /// Summed as the reports carry them.
-    pub usage: Usage,
+    pub usage: UsageTotals,
+}
+
+#[derive(Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageTotals {
+    /// Summed in micro-dollars; written as exact US dollars (`1.25`).
+    #[serde(rename = "totalCostUsd", serialize_with = "micros_as_dollars")]
+    pub total_cost_micros: Sum,
+    pub total_input_tokens: Sum,
+    pub total_output_tokens: Sum,
 }
 
 #[derive(Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionTotals {
-    pub total: u64,
-    pub by_type: BTreeMap<AgentType, u64>,
-    pub by_phase: BTreeMap<SessionPhase, u64>,
+    pub total: Sum,
+    pub by_type: BTreeMap<AgentType, Sum>,
+    pub by_phase: BTreeMap<SessionPhase, Sum>,
 }
 
 #[derive(Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerPoolTotals {
-    pub total: u64,
-    pub by_phase: BTreeMap<WorkerPoolPhase, u64>,
-    pub desired_replicas: u64,
-    pub current_replicas: u64,
-    pub ready_replicas: u64,
+    pub total: Sum,
+    pub by_phase: BTreeMap<WorkerPoolPhase, Sum>,
+    pub desired_replicas: Sum,
+    pub current_replicas: Sum,
+    pub ready_replicas: Sum,
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -119,7 +136,7 @@ pub struct VersionShare {
 pub struct AgentTypeUse {
     /// Installations with at least one Task of this type.
     pub installations: u64,
-    pub tasks: u64,
+    pub tasks: Sum,
 }
 
 #[derive(Debug, PartialEq, Serialize)]
@@ -206,7 +223,7 @@ fn summarise<'a>(
         .into_iter()
         .map(|t| (t, AgentTypeUse::default()))
         .collect();
-    let mut phases: BTreeMap<Phase, u64> = Phase::ALL.into_iter().map(|p| (p, 0)).collect();
+    let mut phases: BTreeMap<Phase, Sum> = Phase::ALL.into_iter().map(|p| (p, 0)).collect();
     let [mut spawners, mut configs, mut workspaces] = [0u64; 3];
     let mut sources: BTreeMap<SourceType, u64> =
         SourceType::ALL.into_iter().map(|s| (s, 0)).collect();
@@ -217,7 +234,7 @@ fn summarise<'a>(
         .flat_map(|g| g.versions)
         .map(|api| (api.id().to_string(), 0))
         .collect();
-    let mut spawner_sources: BTreeMap<SpawnerSource, u64> =
+    let mut spawner_sources: BTreeMap<SpawnerSource, Sum> =
         SpawnerSource::ALL.into_iter().map(|s| (s, 0)).collect();
     let mut sessions = SessionTotals {
         by_type: AgentType::ALL.into_iter().map(|t| (t, 0)).collect(),
@@ -232,8 +249,7 @@ fn summarise<'a>(
     // TaskBudgets, TaskRecords.
     let mut v2_features = [0u64; 5];
     let mut buckets = [0u64; NAMESPACE_BUCKETS.len() + 1];
-    let mut cost_micros = 0u64;
-    let mut usage = Usage::default();
+    let mut usage = UsageTotals::default();
 
     for report in reports {
         installations += 1;
@@ -245,19 +261,19 @@ fn summarise<'a>(
             add_all(&mut spawner_sources, &spawners.by_source);
         }
         if let Some(reported) = &report.sessions {
-            sessions.total = sessions.total.saturating_add(reported.total);
+            sessions.total += Sum::from(reported.total);
             add_all(&mut sessions.by_type, &reported.by_type);
             add_all(&mut sessions.by_phase, &reported.by_phase);
         }
         if let Some(pools) = &report.worker_pools {
-            worker_pools.total = worker_pools.total.saturating_add(pools.total);
+            worker_pools.total += Sum::from(pools.total);
             add_all(&mut worker_pools.by_phase, &pools.by_phase);
             for (sum, n) in [
                 (&mut worker_pools.desired_replicas, pools.desired_replicas),
                 (&mut worker_pools.current_replicas, pools.current_replicas),
                 (&mut worker_pools.ready_replicas, pools.ready_replicas),
             ] {
-                *sum = sum.saturating_add(n);
+                *sum += Sum::from(n);
             }
         }
         let features = &report.features;
@@ -275,7 +291,7 @@ fn summarise<'a>(
         for (agent, n) in report.tasks.by_type {
             let entry = agent_types.entry(agent).or_default();
             entry.installations += 1;
-            entry.tasks = entry.tasks.saturating_add(n);
+            entry.tasks += Sum::from(n);
         }
         add_all(&mut phases, &report.tasks.by_phase);
         spawners += u64::from(features.task_spawners > 0);
@@ -290,16 +306,11 @@ fn summarise<'a>(
             .unwrap_or(NAMESPACE_BUCKETS.len());
         buckets[bucket] += 1;
         // Micro-dollars, as the reporter sums them: the total does not depend on row order.
-        cost_micros =
-            cost_micros.saturating_add((report.usage.total_cost_usd * 1e6).round() as u64);
-        usage.total_input_tokens = usage
-            .total_input_tokens
-            .saturating_add(report.usage.total_input_tokens);
-        usage.total_output_tokens = usage
-            .total_output_tokens
-            .saturating_add(report.usage.total_output_tokens);
+        // A valid report's cost is at most 10^12 dollars, 10^18 micro-dollars: a u64.
+        usage.total_cost_micros += Sum::from((report.usage.total_cost_usd * 1e6).round() as u64);
+        usage.total_input_tokens += Sum::from(report.usage.total_input_tokens);
+        usage.total_output_tokens += Sum::from(report.usage.total_output_tokens);
     }
-    usage.total_cost_usd = cost_micros as f64 / 1e6;
 
     let adoption = |n: u64| Adoption {
         installations: n,
@@ -367,12 +378,26 @@ fn summarise<'a>(
     }
 }
 
-/// Adds each count of `counts` to `sums`, saturating.
-fn add_all<K: Ord + Copy>(sums: &mut BTreeMap<K, u64>, counts: &BTreeMap<K, u64>) {
+/// Adds each count of `counts` to `sums`.
+fn add_all<K: Ord + Copy>(sums: &mut BTreeMap<K, Sum>, counts: &BTreeMap<K, u64>) {
     for (key, n) in counts {
-        let sum = sums.entry(*key).or_default();
-        *sum = sum.saturating_add(*n);
+        *sums.entry(*key).or_default() += Sum::from(*n);
     }
+}
+
+/// Micro-dollars as an exact decimal JSON number of dollars: `1250000` is `1.25`, `0` is
+/// `0.0` (a number with a point, as a float would be written, so readers see one type).
+fn micros_as_dollars<S: serde::Serializer>(micros: &Sum, serializer: S) -> Result<S::Ok, S::Error> {
+    let (dollars, fraction) = (micros / 1_000_000, micros % 1_000_000);
+    let fraction = format!("{fraction:06}");
+    let fraction = fraction.trim_end_matches('0');
+    let text = format!(
+        "{dollars}.{}",
+        if fraction.is_empty() { "0" } else { fraction }
+    );
+    serde_json::value::RawValue::from_string(text)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
 }
 
 fn days_of(window: &Window) -> impl Iterator<Item = Date> + '_ {
@@ -420,5 +445,77 @@ mod tests {
         assert_eq!(first_day(today, 1), today);
         assert_eq!(first_day(today, 7), "2026-11-22".parse::<Date>().unwrap());
         assert_eq!(first_day(today, 30), "2026-10-30".parse::<Date>().unwrap());
+    }
+
+    /// Reports at the schema's maximum everywhere: a report passes the collector's checks
+    /// with these values, and 20,000 of them overflow every `u64` total.
+    #[test]
+    fn totals_of_many_reports_at_the_maximum_are_exact() {
+        const REPORTS: u128 = 20_000;
+        let max = crate::report::MAX_COUNT;
+        let report: Report = serde_json::from_value(serde_json::json!({
+            "schemaVersion": 2,
+            "installationId": "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            "version": "v0.52.0",
+            "reporterVersion": "0.1.0",
+            "k8sVersion": "v1.34.1",
+            "timestamp": "2026-11-28T06:00:00Z",
+            "api": [{"group": "kelos.dev", "version": "v1alpha2"}],
+            "tasks": {"total": max, "byType": {"codex": max}, "byPhase": {"Running": max}},
+            "taskSpawners": {"bySource": {"cron": max}},
+            "sessions": {"total": max, "byType": {"codex": max}, "byPhase": {"Ready": max}},
+            "workerPools": {"total": max, "byPhase": {"Ready": max}, "desiredReplicas": max,
+                            "currentReplicas": max, "readyReplicas": max},
+            "features": {"taskSpawners": max, "agentConfigs": max, "workspaces": max,
+                         "sourceTypes": ["cron"], "sessionSpawners": max, "taskBudgets": max,
+                         "taskRecords": max},
+            "scale": {"namespaces": max},
+            "usage": {"totalCostUsd": crate::report::MAX_COST_USD, "totalInputTokens": max,
+                      "totalOutputTokens": max}
+        }))
+        .unwrap();
+        let today: Date = "2026-11-28".parse().unwrap();
+        let summary = summarise(
+            std::iter::repeat_n(report, REPORTS as usize),
+            &[],
+            Window {
+                days: 1,
+                from: today,
+                to: today,
+            },
+            Active {
+                last1_day: 0,
+                last7_days: 0,
+                last30_days: 0,
+            },
+            "2026-11-28T12:00:00Z".parse().unwrap(),
+        );
+        let total = REPORTS * u128::from(max);
+        assert!(total > u128::from(u64::MAX));
+        assert_eq!(summary.agent_types[&AgentType::Codex].tasks, total);
+        assert_eq!(summary.phases[&Phase::Running], total);
+        assert_eq!(summary.spawner_sources[&SpawnerSource::Cron], total);
+        assert_eq!(summary.sessions.total, total);
+        assert_eq!(summary.worker_pools.ready_replicas, total);
+        // 20,000 times 10^12 dollars, exactly; a u64 of micro-dollars stops at 1.8 * 10^13.
+        assert_eq!(
+            serde_json::to_string(&summary.usage).unwrap(),
+            r#"{"totalCostUsd":20000000000000000.0,"totalInputTokens":20000000000000000000,"totalOutputTokens":20000000000000000000}"#
+        );
+    }
+
+    #[test]
+    fn costs_are_written_as_exact_dollars() {
+        let text = |micros: Sum| {
+            serde_json::to_string(&UsageTotals {
+                total_cost_micros: micros,
+                ..UsageTotals::default()
+            })
+            .unwrap()
+        };
+        assert!(text(0).starts_with(r#"{"totalCostUsd":0.0,"#));
+        assert!(text(1_250_000).starts_with(r#"{"totalCostUsd":1.25,"#));
+        assert!(text(12_300).starts_with(r#"{"totalCostUsd":0.0123,"#));
+        assert!(text(1).starts_with(r#"{"totalCostUsd":0.000001,"#));
     }
 }

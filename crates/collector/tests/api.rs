@@ -35,6 +35,7 @@ on_both_backends!(
     reports_older_than_the_retention_are_deleted_at_start,
     a_body_that_does_not_arrive_in_time_gets_408,
     head_answers_wherever_get_does,
+    sums_of_reports_at_the_maximum_cost_are_not_capped,
     early_answers_say_the_connection_closes,
     http_1_1_requests_need_exactly_one_host,
     probes_and_metrics_answer,
@@ -664,6 +665,32 @@ async fn a_body_that_does_not_arrive_in_time_gets_408(backend: Backend) {
         response
             .ends_with(r#"{"error":"timeout","message":"the body did not arrive within 200ms"}"#),
         "{response}"
+    );
+    collector.stop().await;
+}
+
+/// 20 valid reports at the schema's maximum cost add up to more micro-dollars than a u64
+/// holds: the summary and the dashboard show the exact total.
+async fn sums_of_reports_at_the_maximum_cost_are_not_capped(backend: Backend) {
+    let collector = Collector::start(backend).await;
+    for n in 1..=20 {
+        let mut body = report(&installation(n));
+        body["usage"]["totalCostUsd"] = json!(1_000_000_000_000u64);
+        assert_eq!(collector.post_report(&body).await.status, 202);
+    }
+    let summary = collector.read("/v1/summary?days=1").await;
+    assert!(
+        summary.body.contains(r#""usage":{"totalCostUsd":20000000000000.0,"totalInputTokens":20000,"totalOutputTokens":10000}"#),
+        "{}",
+        summary.body
+    );
+    let dashboard = collector.read("/?days=1").await;
+    assert!(
+        dashboard
+            .body
+            .contains("<b>20000000000000.00</b><span>cost (USD)</span>"),
+        "{}",
+        dashboard.body
     );
     collector.stop().await;
 }
