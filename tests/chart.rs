@@ -562,6 +562,85 @@ fn the_cluster_role_lists_exactly_what_the_reporter_reads() {
     );
 }
 
+/// The operator's own chart can take this one as a dependency: Helm passes the parent's
+/// `global` values to it (the schema allows them), the parent's `telemetry.enabled` is the
+/// dependency's condition, and the parent sets `axonVersion` to the operator's release.
+#[test]
+fn a_parent_chart_includes_it_as_a_dependency_with_telemetry_on_and_off() {
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::write(
+        parent.path().join("Chart.yaml"),
+        "apiVersion: v2\nname: kelos\nversion: 0.52.0\nappVersion: v0.52.0\ndependencies:\n\
+         - name: axon-telemetry\n  version: 0.1.0\n  repository: file://../axon-telemetry\n\
+         \x20 condition: telemetry.enabled\n",
+    )
+    .unwrap();
+    std::fs::write(
+        parent.path().join("values.yaml"),
+        "global:\n  imageRegistry: registry.example\ntelemetry:\n  enabled: true\n\
+         axon-telemetry:\n  axonVersion: v0.52.0\n",
+    )
+    .unwrap();
+    // Vendored, as `helm dependency build` would: no repository is reached.
+    copy_dir(&chart(), &parent.path().join("charts/axon-telemetry"));
+    for helm in helms() {
+        let render = |args: &[&str]| {
+            let mut all = vec![
+                "template",
+                "kelos",
+                parent.path().to_str().unwrap(),
+                "--namespace",
+                "kelos-system",
+            ];
+            all.extend_from_slice(args);
+            let output = helm.run(&all);
+            assert!(
+                output.status.success(),
+                "Helm {} {args:?}: {}",
+                helm.major,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            documents(&String::from_utf8(output.stdout).unwrap())
+        };
+        let on = render(&[]);
+        let mut expected = defaults();
+        expected.retain(|d| d["kind"] != "Namespace");
+        assert_eq!(kinds(&on), kinds(&expected), "Helm {}", helm.major);
+        let cron = on.iter().find(|d| d["kind"] == "CronJob").unwrap();
+        let args = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"];
+        assert_eq!(
+            args,
+            &json!([
+                "report",
+                "--endpoint",
+                "https://telemetry.axon.dev/v1/report",
+                "--axon-version",
+                "v0.52.0",
+                "--max-delay",
+                "30m"
+            ]),
+            "Helm {}",
+            helm.major
+        );
+        assert_eq!(cron["metadata"]["namespace"], "kelos-system");
+        let off = render(&["--set", "telemetry.enabled=false"]);
+        assert_eq!(kinds(&off), Vec::<&str>::new(), "Helm {}", helm.major);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 #[test]
 fn the_schema_rejects_bad_values_naming_them() {
     let cases: [(&[&str], &str); 11] = [
