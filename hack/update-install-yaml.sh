@@ -15,7 +15,7 @@ helm_home="$(mktemp -d)"
 trap 'rm -rf "$helm_home"' EXIT
 
 rendered="$(HOME="$helm_home" XDG_CONFIG_HOME="$helm_home" XDG_CACHE_HOME="$helm_home" XDG_DATA_HOME="$helm_home" \
-  "$helm" template axon-telemetry "$root/charts/axon-telemetry" --namespace axon-system)"
+  "$helm" template axon-telemetry "$root/charts/axon-telemetry" --namespace axon-system --skip-tests)"
 
 cat >"$out" <<HEADER
 # axon-telemetry: anonymous usage telemetry for Axon. What is sent: TELEMETRY.md.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -98,6 +98,7 @@ fn documents(yaml: &str) -> Vec<Value> {
             Some("Role") => drop(strict::<Role>(document)),
             Some("RoleBinding") => drop(strict::<RoleBinding>(document)),
             Some("Namespace") => drop(strict::<Namespace>(document)),
+            Some("Pod") => drop(strict::<Pod>(document)),
             other => panic!("unexpected kind {other:?}"),
         }
     }
@@ -289,7 +290,43 @@ fn container(cron_job: &mut Value) -> &mut Value {
 }
 
 /// Renders `args` with every Helm and compares with `expected`, document by document.
+/// The `helm test` Pod that goes with `cron_job`: its pod spec exactly, but for a dry run
+/// that restarts never, and the test hook's annotations.
+fn test_pod(cron_job: &Value) -> Value {
+    let template = &cron_job["spec"]["jobTemplate"]["spec"]["template"];
+    let mut spec = template["spec"].clone();
+    spec["restartPolicy"] = json!("Never");
+    spec["containers"][0]["args"] = json!(["report", "--dry-run", "--strict"]);
+    let mut annotations = json!({
+        "helm.sh/hook": "test",
+        "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded"
+    });
+    if let Some(pod_annotations) = template["metadata"]["annotations"].as_object() {
+        for (key, value) in pod_annotations {
+            annotations[key] = value.clone();
+        }
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "axon-telemetry-test",
+            "namespace": cron_job["metadata"]["namespace"],
+            "labels": template["metadata"]["labels"],
+            "annotations": annotations
+        },
+        "spec": spec
+    })
+}
+
+/// Renders with both Helm majors and compares every document with `expected`, plus the
+/// `helm test` Pod of its CronJob, which `helm template` renders last.
 fn assert_renders(args: &[&str], expected: &[Value]) {
+    let mut expected = expected.to_vec();
+    if let Some(cron_job) = expected.iter().find(|d| d["kind"] == "CronJob") {
+        expected.push(test_pod(cron_job));
+    }
+    let expected = &expected[..];
     for helm in helms() {
         let rendered = helm
             .template(args)
@@ -506,31 +543,36 @@ fn pod_placement_image_and_job_knobs_are_rendered_where_kubernetes_reads_them() 
 fn the_pod_meets_the_restricted_pod_security_standard() {
     for helm in helms() {
         let mut rendered = helm.template(&[]).unwrap();
+        let test = rendered.iter().find(|d| d["kind"] == "Pod").unwrap()["spec"].clone();
         let cron = rendered
             .iter_mut()
             .find(|d| d["kind"] == "CronJob")
             .unwrap();
-        let pod = pod_spec(cron).clone();
-        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-        assert_ne!(pod["securityContext"]["runAsUser"], 0);
-        assert_eq!(
-            pod["securityContext"]["seccompProfile"]["type"],
-            "RuntimeDefault"
-        );
-        for container in pod["containers"].as_array().unwrap() {
-            let context = &container["securityContext"];
-            assert_eq!(context["allowPrivilegeEscalation"], false);
-            assert_eq!(context["capabilities"]["drop"], json!(["ALL"]));
-            assert_eq!(context["readOnlyRootFilesystem"], true);
+        let reporter = pod_spec(cron).clone();
+        // The `helm test` Pod runs exactly as the reports do.
+        for pod in [reporter, test] {
+            assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+            assert_ne!(pod["securityContext"]["runAsUser"], 0);
+            assert_eq!(
+                pod["securityContext"]["seccompProfile"]["type"],
+                "RuntimeDefault"
+            );
+            for container in pod["containers"].as_array().unwrap() {
+                let context = &container["securityContext"];
+                assert_eq!(context["allowPrivilegeEscalation"], false);
+                assert_eq!(context["capabilities"]["drop"], json!(["ALL"]));
+                assert_eq!(context["readOnlyRootFilesystem"], true);
+                assert!(
+                    context.get("privileged").is_none()
+                        && context["capabilities"].get("add").is_none()
+                );
+            }
             assert!(
-                context.get("privileged").is_none() && context["capabilities"].get("add").is_none()
+                pod.get("volumes").is_none()
+                    && pod.get("hostNetwork").is_none()
+                    && pod.get("hostPID").is_none()
             );
         }
-        assert!(
-            pod.get("volumes").is_none()
-                && pod.get("hostNetwork").is_none()
-                && pod.get("hostPID").is_none()
-        );
     }
 }
 
@@ -603,11 +645,23 @@ fn a_parent_chart_includes_it_as_a_dependency_with_telemetry_on_and_off() {
             documents(&String::from_utf8(output.stdout).unwrap())
         };
         let on = render(&[]);
-        let mut expected = defaults();
-        expected.retain(|d| d["kind"] != "Namespace");
-        assert_eq!(kinds(&on), kinds(&expected), "Helm {}", helm.major);
+        assert_eq!(
+            kinds(&on),
+            [
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding",
+                "CronJob",
+                "Pod"
+            ],
+            "Helm {}",
+            helm.major
+        );
         let cron = on.iter().find(|d| d["kind"] == "CronJob").unwrap();
-        let args = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"];
+        let args =
+            &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"];
         assert_eq!(
             args,
             &json!([
@@ -738,6 +792,7 @@ fn notes_say_what_is_sent_how_to_see_it_and_how_to_opt_out() {
     let on = notes(&[]);
     for expected in [
         "TELEMETRY.md",
+        "helm test axon-telemetry -n axon-system --logs",
         "kubectl logs -n axon-system -l app.kubernetes.io/name=axon-telemetry --tail=-1",
         "kubectl create job -n axon-system --from=cronjob/axon-telemetry axon-telemetry-now",
         "helm upgrade axon-telemetry <this chart> -n axon-system --reuse-values --set telemetry.enabled=false",

@@ -32,3 +32,58 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{ required "serviceAccount.name is required when serviceAccount.create=false: name the existing ServiceAccount the reporter runs as" .Values.serviceAccount.name }}
 {{- end -}}
 {{- end }}
+
+{{/*
+The reporter's pod spec, shared by the CronJob and the `helm test` Pod so that the test runs
+exactly as the reports do: the same ServiceAccount, image, environment and hardening.
+Takes a dict: root (the chart's context), restartPolicy, args (the reporter's arguments).
+*/}}
+{{- define "axon-telemetry.podSpec" -}}
+{{- $root := .root -}}
+serviceAccountName: {{ include "axon-telemetry.serviceAccountName" $root }}
+# The reporter talks to the API server: the one place a token is mounted.
+automountServiceAccountToken: true
+restartPolicy: {{ .restartPolicy }}
+{{- with $root.Values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
+{{- with $root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: reporter
+    image: "{{ $root.Values.image.repository }}:{{ $root.Values.image.tag | default $root.Chart.AppVersion }}"
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args:
+      {{- range .args }}
+      - {{ . | quote }}
+      {{- end }}
+    env:
+      # Where the installation ID's ConfigMap lives: this release's namespace.
+      - name: POD_NAMESPACE
+        valueFrom:
+          fieldRef:
+            fieldPath: metadata.namespace
+      {{- with $root.Values.extraEnv }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+    securityContext:
+      {{- toYaml $root.Values.securityContext | nindent 6 }}
+    resources:
+      {{- toYaml $root.Values.resources | nindent 6 }}
+{{- end }}
