@@ -351,12 +351,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Calls `member` with each key of an object (raw, as written: keys that need escapes
-    /// never match the plain keys the reporter looks for); `member` must consume the value.
-    pub fn object(
-        &mut self,
-        mut member: impl FnMut(&mut Self, &'a [u8]) -> Result<()>,
-    ) -> Result<()> {
+    /// Calls `member` with each key of an object, unescaped (`"sp\u0065c"` is `spec`; the
+    /// slow path runs only for a key with a backslash); `member` must consume the value.
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
         self.eat(b'{', Expected::OpenBrace)?;
         self.skip_whitespace();
         if self.bytes.get(self.at) == Some(&b'}') {
@@ -365,7 +362,16 @@ impl<'a> Reader<'a> {
         }
         loop {
             self.skip_whitespace();
+            let start = self.at;
             let key = self.raw_string()?;
+            let unescaped;
+            let key = if key.contains(&b'\\') {
+                unescaped = serde_json::from_slice::<String>(&self.bytes[start..self.at])
+                    .map_err(|_| Error::at(start, Expected::ValidString))?;
+                unescaped.as_bytes()
+            } else {
+                key
+            };
             self.eat(b':', Expected::Colon)?;
             member(self, key)?;
             self.skip_whitespace();
@@ -431,6 +437,16 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Where the reader is, for [`Reader::rewind`].
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Goes back to a [`Reader::position`], to skip a value that failed to read.
+    pub fn rewind(&mut self, position: usize) {
+        self.at = position;
+    }
+
     /// Skips one value of any type.
     pub fn skip(&mut self) -> Result<()> {
         match self.peek()? {
@@ -447,12 +463,12 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Checks that nothing but whitespace follows.
     /// The `}` that closes an object whose members were read elsewhere.
     pub fn object_end(&mut self) -> Result<()> {
         self.eat(b'}', Expected::CommaOrBrace)
     }
 
+    /// Checks that nothing but whitespace follows.
     pub fn end(&mut self) -> Result<()> {
         self.skip_whitespace();
         if self.at == self.bytes.len() {

@@ -696,9 +696,19 @@ fn decode_items<T: Tally>(reader: &mut Reader<'_>, tally: &mut T) -> json::Resul
         Kind::Null => reader.skip()?,
         _ => reader.array(|reader| {
             count += 1;
-            match object::<T::Object>(reader)? {
-                Field::Present(object) if object.well_typed() => tally.add(object),
-                _ => tally.add_malformed(),
+            reader.peek()?;
+            let start = reader.position();
+            match object::<T::Object>(reader) {
+                Ok(Field::Present(object)) if object.well_typed() => tally.add(object),
+                Ok(_) => tally.add_malformed(),
+                // A value that cannot be read (an invalid escape or UTF-8 in a field the
+                // report reads) costs its object: skipped whole, by its structure alone. A
+                // page whose structure is broken still fails.
+                Err(_) => {
+                    reader.rewind(start);
+                    reader.skip()?;
+                    tally.add_malformed();
+                }
             }
             Ok(())
         })?,
@@ -843,6 +853,50 @@ mod tests {
         ] {
             assert!(decode_page(page.as_bytes(), &mut seen).is_err(), "{page}");
         }
+    }
+
+    /// Valid JSON is read as JSON: keys written with escapes are the keys they spell.
+    #[test]
+    fn escaped_keys_are_the_keys_they_spell() {
+        let (seen, meta) = decode(
+            r#"{"\u0069tems":[
+                {"sp\u0065c":{"t\u0079pe":"codex"},"status":{"ph\u0061se":"Failed"}}
+            ],"metadata":{"c\u006fntinue":"next"}}"#,
+        );
+        assert_eq!(
+            seen.tasks,
+            vec![(Some(AgentType::Codex), Some(Phase::Failed), Field::Absent)]
+        );
+        assert_eq!(meta.continue_token.as_deref(), Some("next"));
+    }
+
+    /// An object whose fields cannot be read (invalid escapes, a lone surrogate, invalid
+    /// UTF-8) costs that object, counted as malformed; the objects around it still count.
+    #[test]
+    fn an_unreadable_object_costs_only_itself() {
+        let mut page = br#"{"items":[
+            {"spec":{"type":"codex"}},
+            {"metadata":{"namespace":"\ud800"}},
+            {"spec":{"type":"\q"}},
+            {"sp\x":{"type":"codex"}},
+            {"spec":{"type":"BAD"}},
+            {"spec":{"type":"gemini"}}
+        ]}"#
+        .to_vec();
+        // Invalid UTF-8 in a field the report reads.
+        let at = page.windows(3).position(|w| w == b"BAD").unwrap();
+        page[at] = 0xff;
+        let mut seen = Seen::default();
+        let meta = decode_page(&page, &mut seen).unwrap();
+        assert_eq!(meta.items, 6);
+        assert_eq!(seen.malformed, 4);
+        assert_eq!(
+            seen.tasks,
+            vec![
+                (Some(AgentType::Codex), None, Field::Absent),
+                (Some(AgentType::Gemini), None, Field::Absent)
+            ]
+        );
     }
 
     /// A continue token of the wrong type, or metadata that is not an object, would end the
