@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::api::{Api, Kind};
+use crate::cluster::{self, Cluster};
 use crate::json;
-use crate::kube::{self, Kube};
 use crate::objects::{self, Decimal, Field, Hashed, Metadata, NamespaceHash, Tally};
 use crate::report::{
     self, AgentType, Features, Phase, Scale, SessionPhase, Sessions, SourceType, SpawnerSource,
@@ -45,13 +45,13 @@ pub enum Error {
         group: &'static str,
         plural: &'static str,
         #[source]
-        source: kube::Error,
+        source: cluster::Error,
     },
     #[error("listing {crd} failed")]
     List {
         crd: String,
         #[source]
-        source: kube::Error,
+        source: cluster::Error,
     },
     #[error(
         "listing {crd}: the continue token expired {restarts} times in a row (410 Gone); \
@@ -87,7 +87,7 @@ pub struct Aggregates {
 /// Lists every kind of each of `apis` and adds them up: objects of different groups are
 /// different objects, so a cluster midway between `axon.io` and `kelos.dev` counts each
 /// once. A kind whose CRD is not installed counts 0.
-pub async fn aggregate(kube: &Kube, apis: &[Api], page_size: u32) -> Result<Aggregates, Error> {
+pub async fn aggregate(kube: &Cluster, apis: &[Api], page_size: u32) -> Result<Aggregates, Error> {
     let mut totals = Totals::default();
     for api in apis {
         let list = |kind| Listing {
@@ -256,7 +256,7 @@ fn non_zero<K: Ord, const N: usize>(keys: [K; N], counts: [u64; N]) -> BTreeMap<
 
 /// One kind's list in one API.
 struct Listing<'a> {
-    kube: &'a Kube,
+    kube: &'a Cluster,
     api: &'a Api,
     kind: Kind,
     page_size: u32,
@@ -273,7 +273,7 @@ impl Listing<'_> {
 }
 
 /// Lists one kind cluster-wide. The list starts over when its continue token expires; a
-/// page over [`kube::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
+/// page over [`cluster::MAX_PAGE_BYTES`] is fetched again with half the limit. Returns an
 /// empty tally when the CRD is not installed.
 ///
 /// Pipelined: a [`Fetcher`] task runs ahead, requesting each next page with the token of
@@ -288,7 +288,7 @@ impl Listing<'_> {
 /// less CPU and wall time than a decoding thread (BENCHMARKS.md): fewer wake-ups, and no
 /// page crossing cores.
 async fn list<T: KindTally>(
-    kube: &Kube,
+    kube: &Cluster,
     api: &Api,
     kind: Kind,
     page_size: u32,
@@ -322,11 +322,11 @@ async fn list<T: KindTally>(
             };
             let page = match page {
                 Ok(page) => page,
-                Err(kube::Error::TooLarge { .. }) if limit > 1 => {
+                Err(cluster::Error::TooLarge { .. }) if limit > 1 => {
                     limit /= 2;
                     warn!(
                         "{request}: a page exceeded {} bytes; fetching it again with limit {limit}",
-                        kube::MAX_PAGE_BYTES
+                        cluster::MAX_PAGE_BYTES
                     );
                     fetcher = fetch_from(limit, token.clone());
                     continue;
@@ -407,7 +407,7 @@ const PAGES_AHEAD: usize = 1;
 /// A page as fetched: the continue token it was asked for, and its bytes or why not.
 struct Fetched {
     token: Option<String>,
-    page: kube::Result<Vec<u8>>,
+    page: cluster::Result<Vec<u8>>,
 }
 
 /// Page buffers handed back by the decoder for the fetcher to fill again, so that a list
@@ -441,7 +441,7 @@ struct Fetcher {
 
 impl Fetcher {
     fn start(
-        kube: &Kube,
+        kube: &Cluster,
         request: &str,
         path: &str,
         limit: u32,

@@ -22,7 +22,7 @@ impl Exit {
             Ok(_) => Exit::Success,
             Err(Error::SendSetup(_)) => Exit::Usage,
             Err(Error::Connect(
-                crate::kube::Error::NoConfig(_) | crate::kube::Error::Client { .. },
+                crate::cluster::Error::NoConfig(_) | crate::cluster::Error::Client { .. },
             )) => Exit::Usage,
             Err(_) => Exit::Failed,
         }
@@ -64,7 +64,7 @@ mod tests {
             Exit::of(&Err(Error::Deadline(Duration::from_secs(1))), false),
             Exit::Failed
         );
-        let forbidden = crate::kube::Error::Status {
+        let forbidden = crate::cluster::Error::Status {
             request: "r".into(),
             code: 403,
             reason: "Forbidden".into(),

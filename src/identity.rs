@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use tracing::{debug, info, warn};
 use uuid::Uuid;
 
-use crate::kube::{self, Kube};
+use crate::cluster::{self, Cluster};
 
 /// The ConfigMap holding the ID, in the reporter's namespace.
 pub const CONFIG_MAP_NAME: &str = "axon-telemetry";
@@ -30,13 +30,13 @@ pub enum Error {
     Forbidden {
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: cluster::Error,
     },
     #[error("could not read or write ConfigMap {namespace}/{CONFIG_MAP_NAME}")]
     Api {
         namespace: String,
         #[source]
-        source: kube::Error,
+        source: cluster::Error,
     },
     #[error(
         "ConfigMap {namespace}/{CONFIG_MAP_NAME} kept changing while it was written; gave up after {MAX_ATTEMPTS} attempts"
@@ -71,29 +71,29 @@ impl InstallationId {
 
 /// The three operations the ID needs on its ConfigMap.
 pub trait Store {
-    async fn get(&self) -> Result<Option<ConfigMap>, kube::Error>;
-    async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error>;
-    async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error>;
+    async fn get(&self) -> Result<Option<ConfigMap>, cluster::Error>;
+    async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error>;
+    async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error>;
 }
 
 /// The installation ID's ConfigMap in a namespace of the cluster.
 pub struct ClusterStore<'a> {
-    pub kube: &'a Kube,
+    pub kube: &'a Cluster,
     pub namespace: &'a str,
 }
 
 impl Store for ClusterStore<'_> {
-    async fn get(&self) -> Result<Option<ConfigMap>, kube::Error> {
+    async fn get(&self) -> Result<Option<ConfigMap>, cluster::Error> {
         self.kube
             .get_config_map(self.namespace, CONFIG_MAP_NAME)
             .await
     }
 
-    async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error> {
+    async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error> {
         self.kube.create_config_map(self.namespace, map).await
     }
 
-    async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error> {
+    async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error> {
         self.kube.replace_config_map(self.namespace, map).await
     }
 }
@@ -106,7 +106,7 @@ pub async fn get_or_create(
     namespace: &str,
     dry_run: bool,
 ) -> Result<InstallationId, Error> {
-    let fail = |source: kube::Error| match source.status_code() {
+    let fail = |source: cluster::Error| match source.status_code() {
         Some(403) => Error::Forbidden {
             namespace: namespace.to_owned(),
             source,
@@ -232,8 +232,8 @@ mod tests {
         writes: RefCell<Vec<&'static str>>,
     }
 
-    fn status(code: u16, reason: &str) -> kube::Error {
-        kube::Error::Status {
+    fn status(code: u16, reason: &str) -> cluster::Error {
+        cluster::Error::Status {
             request: "test".into(),
             code,
             reason: reason.into(),
@@ -269,11 +269,11 @@ mod tests {
     }
 
     impl Store for MemoryStore {
-        async fn get(&self) -> Result<Option<ConfigMap>, kube::Error> {
+        async fn get(&self) -> Result<Option<ConfigMap>, cluster::Error> {
             Ok(self.map.borrow().clone())
         }
 
-        async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error> {
+        async fn create(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error> {
             self.interfere();
             self.writes.borrow_mut().push("create");
             if self.map.borrow().is_some() {
@@ -284,7 +284,7 @@ mod tests {
             Ok(self.map.borrow().clone().unwrap())
         }
 
-        async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, kube::Error> {
+        async fn replace(&self, map: &ConfigMap) -> Result<ConfigMap, cluster::Error> {
             self.interfere();
             self.writes.borrow_mut().push("replace");
             let current = self

@@ -27,7 +27,7 @@ pub struct Error {
 
 impl Error {
     fn at(at: usize, expected: Expected) -> Error {
-        // Pages are at most a few MiB (kube::MAX_PAGE_BYTES): an offset fits in 32 bits.
+        // Pages are at most a few MiB (cluster::MAX_PAGE_BYTES): an offset fits in 32 bits.
         Error {
             at: u32::try_from(at).unwrap_or(u32::MAX),
             expected,
@@ -91,7 +91,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The JSON type of the next value, from its first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum JsonType {
     Object,
     Array,
     String,
@@ -328,15 +328,15 @@ impl<'a> Reader<'a> {
     }
 
     /// The type of the next value.
-    pub fn peek(&mut self) -> Result<Kind> {
+    pub fn peek(&mut self) -> Result<JsonType> {
         self.skip_whitespace();
         match self.bytes.get(self.at) {
-            Some(b'{') => Ok(Kind::Object),
-            Some(b'[') => Ok(Kind::Array),
-            Some(b'"') => Ok(Kind::String),
-            Some(b'-' | b'0'..=b'9') => Ok(Kind::Number),
-            Some(b't' | b'f') => Ok(Kind::Bool),
-            Some(b'n') => Ok(Kind::Null),
+            Some(b'{') => Ok(JsonType::Object),
+            Some(b'[') => Ok(JsonType::Array),
+            Some(b'"') => Ok(JsonType::String),
+            Some(b'-' | b'0'..=b'9') => Ok(JsonType::Number),
+            Some(b't' | b'f') => Ok(JsonType::Bool),
+            Some(b'n') => Ok(JsonType::Null),
             _ => self.error(Expected::Value),
         }
     }
@@ -450,16 +450,16 @@ impl<'a> Reader<'a> {
     /// Skips one value of any type.
     pub fn skip(&mut self) -> Result<()> {
         match self.peek()? {
-            Kind::String => self.raw_string().map(drop),
-            Kind::Object | Kind::Array => match container_end(self.bytes, self.at) {
+            JsonType::String => self.raw_string().map(drop),
+            JsonType::Object | JsonType::Array => match container_end(self.bytes, self.at) {
                 Some(end) => {
                     self.at = end + 1;
                     Ok(())
                 }
                 None => self.error(Expected::ClosedContainer),
             },
-            Kind::Number => self.number().map(drop),
-            Kind::Bool | Kind::Null => self.literal(),
+            JsonType::Number => self.number().map(drop),
+            JsonType::Bool | JsonType::Null => self.literal(),
         }
     }
 
@@ -709,7 +709,7 @@ mod tests {
         reader
             .object(|r, key| {
                 let value = match r.peek()? {
-                    Kind::String => r.string()?.into_owned(),
+                    JsonType::String => r.string()?.into_owned(),
                     _ => r.number()?.to_owned(),
                 };
                 seen.push((String::from_utf8(key.to_vec()).unwrap(), value));

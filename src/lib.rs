@@ -24,11 +24,11 @@
 
 pub mod backoff;
 pub mod cli;
+pub mod cluster;
 pub mod collect;
 pub mod exit;
 mod identity;
 pub mod json;
-pub mod kube;
 pub mod objects;
 pub mod send;
 
@@ -49,18 +49,18 @@ use tracing::{info, warn};
 pub use crate::identity::CONFIG_MAP_NAME;
 
 use crate::cli::Config;
-use crate::kube::Kube;
+use crate::cluster::Cluster;
 use crate::report::{Report, release_version};
 use crate::send::Sender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot reach Kubernetes")]
-    Connect(#[source] kube::Error),
+    Connect(#[source] cluster::Error),
     #[error("cannot prepare to send the report")]
     SendSetup(#[source] send::SetupError),
     #[error("could not discover which API groups the cluster serves")]
-    Discovery(#[source] kube::Error),
+    Discovery(#[source] cluster::Error),
     #[error("could not get the installation ID")]
     Identity(#[source] Box<identity::Error>),
     #[error("could not collect the report")]
@@ -110,7 +110,7 @@ async fn report(config: &Config) -> Result<Outcome> {
         REPORTER_VERSION, config.namespace
     );
     // First, so that a bad kubeconfig exits at once, not after the random delay.
-    let kube = Kube::connect().await.map_err(Error::Connect)?;
+    let kube = Cluster::connect().await.map_err(Error::Connect)?;
     let endpoint = send::redacted(&config.endpoint);
     let sender = if config.dry_run {
         None
@@ -185,7 +185,7 @@ fn spread_delay(max: Duration, unit: f64) -> Duration {
 }
 
 /// Reads the installation ID, collects the aggregates and reads the versions.
-async fn build(kube: &Kube, config: &Config) -> Result<Report> {
+async fn build(kube: &Cluster, config: &Config) -> Result<Report> {
     let version = config
         .axon_version
         .clone()
@@ -231,7 +231,7 @@ async fn build(kube: &Kube, config: &Config) -> Result<Report> {
 
 /// The operator's API versions to read: for each group the cluster serves, its best
 /// version ([`api::choose`]).
-async fn served_apis(kube: &Kube) -> Result<Vec<api::Api>> {
+async fn served_apis(kube: &Cluster) -> Result<Vec<api::Api>> {
     let served = kube
         .served_group_versions()
         .await

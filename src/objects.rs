@@ -8,7 +8,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use crate::json::{self, Kind, Reader};
+use crate::json::{self, JsonType, Reader};
 use crate::report::{AgentType, Phase, SessionPhase, SpawnerSource, WorkerPoolPhase};
 
 /// A field as found in an object.
@@ -55,7 +55,7 @@ pub trait Object: Default + WellTyped {
 /// An object-valued field.
 fn object<T: Object>(reader: &mut Reader<'_>) -> json::Result<Field<T>> {
     match reader.peek()? {
-        Kind::Object => {
+        JsonType::Object => {
             let mut value = T::default();
             reader.object(|reader, key| value.member(reader, key))?;
             Ok(Field::Present(value))
@@ -67,7 +67,7 @@ fn object<T: Object>(reader: &mut Reader<'_>) -> json::Result<Field<T>> {
 /// A string-valued field, mapped as it is read.
 fn text<T>(reader: &mut Reader<'_>, map: impl FnOnce(&str) -> T) -> json::Result<Field<T>> {
     match reader.peek()? {
-        Kind::String => Ok(Field::Present(map(&reader.string()?))),
+        JsonType::String => Ok(Field::Present(map(&reader.string()?))),
         kind => other(reader, kind),
     }
 }
@@ -82,9 +82,9 @@ fn non_empty<T>(reader: &mut Reader<'_>, map: impl FnOnce(&str) -> T) -> json::R
 }
 
 /// A value of the wrong type, or null: skipped.
-fn other<T>(reader: &mut Reader<'_>, kind: Kind) -> json::Result<Field<T>> {
+fn other<T>(reader: &mut Reader<'_>, kind: JsonType) -> json::Result<Field<T>> {
     reader.skip()?;
-    Ok(if kind == Kind::Null {
+    Ok(if kind == JsonType::Null {
         Field::Absent
     } else {
         Field::WrongType
@@ -185,8 +185,8 @@ impl Decimal {
     /// The field's value; a string that is not a number is of the wrong type.
     fn read(reader: &mut Reader<'_>) -> json::Result<Field<Decimal>> {
         let number = match reader.peek()? {
-            Kind::String => reader.string()?.parse().ok(),
-            Kind::Number => reader.number()?.parse().ok(),
+            JsonType::String => reader.string()?.parse().ok(),
+            JsonType::Number => reader.number()?.parse().ok(),
             kind => return other(reader, kind),
         };
         Ok(number.map_or(Field::WrongType, |n| Field::Present(Decimal(n))))
@@ -196,8 +196,8 @@ impl Decimal {
     /// `"12300u"`, `"1.5"` or `"1e3"`, or a JSON number (the CRD says int-or-string).
     fn read_quantity(reader: &mut Reader<'_>) -> json::Result<Field<Decimal>> {
         let number = match reader.peek()? {
-            Kind::String => quantity(&reader.string()?),
-            Kind::Number => reader.number()?.parse().ok(),
+            JsonType::String => quantity(&reader.string()?),
+            JsonType::Number => reader.number()?.parse().ok(),
             kind => return other(reader, kind),
         };
         Ok(number.map_or(Field::WrongType, |n| Field::Present(Decimal(n))))
@@ -256,7 +256,7 @@ pub struct Count(pub u64);
 impl Count {
     fn read(reader: &mut Reader<'_>) -> json::Result<Field<Count>> {
         match reader.peek()? {
-            Kind::Number => Ok(reader
+            JsonType::Number => Ok(reader
                 .number()?
                 .parse::<u64>()
                 .map_or(Field::WrongType, |n| Field::Present(Count(n)))),
@@ -443,7 +443,7 @@ pub struct When {
 
 impl Object for When {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
-        if reader.peek()? != Kind::Null {
+        if reader.peek()? != JsonType::Null {
             // A key that is not UTF-8 is no key this reporter knows: `other`.
             let source = SpawnerSource::from_when_key(std::str::from_utf8(key).unwrap_or(""));
             self.present |= 1 << source as u16;
@@ -666,7 +666,7 @@ pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> json::Result<PageMet
             // A List's metadata and its continue token decide whether more pages follow: a
             // wrong type there fails the page rather than ending the list early.
             b"metadata" => match reader.peek()? {
-                Kind::Object => {
+                JsonType::Object => {
                     let mut meta = ListMeta::default();
                     reader.object(|reader, key| meta.member(reader, key))?;
                     continue_token = meta.continue_token;
@@ -693,7 +693,7 @@ pub fn decode_page<T: Tally>(page: &[u8], tally: &mut T) -> json::Result<PageMet
 fn decode_items<T: Tally>(reader: &mut Reader<'_>, tally: &mut T) -> json::Result<u64> {
     let mut count = 0;
     match reader.peek()? {
-        Kind::Null => reader.skip()?,
+        JsonType::Null => reader.skip()?,
         _ => reader.array(|reader| {
             count += 1;
             reader.peek()?;
@@ -726,8 +726,8 @@ leaf!(ListMeta);
 impl Object for ListMeta {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
         match (key, reader.peek()?) {
-            (b"continue", Kind::String) => self.continue_token = Some(reader.string()?.into()),
-            (b"continue", Kind::Null) => reader.skip()?,
+            (b"continue", JsonType::String) => self.continue_token = Some(reader.string()?.into()),
+            (b"continue", JsonType::Null) => reader.skip()?,
             (b"continue", _) => return reader.error(json::Expected::ContinueString),
             _ => reader.skip()?,
         }

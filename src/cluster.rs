@@ -1,5 +1,6 @@
-//! Kubernetes API access: client setup, requests with bounded retries, list pages as raw
-//! bytes, the server version, and the one ConfigMap the reporter may write.
+//! The cluster's API server, through the `kube` crate's client: setup, requests with bounded
+//! retries, discovery, list pages as raw bytes, the server version, and the one ConfigMap
+//! the reporter may write.
 //!
 //! Requests go through `kube::Client::send`, not `Api<T>`: the reporter needs the raw page
 //! bytes to decode them without building objects, its own bounded and logged retries
@@ -102,15 +103,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A connection to the API server; clones share it.
 #[derive(Clone)]
-pub struct Kube {
+pub struct Cluster {
     client: kube::Client,
     server: String,
 }
 
-impl Kube {
+impl Cluster {
     /// Connects like every kube client: `KUBECONFIG` or `~/.kube/config` when present,
     /// otherwise the pod's service account.
-    pub async fn connect() -> Result<Kube> {
+    pub async fn connect() -> Result<Cluster> {
         let mut config = kube::Config::infer()
             .await
             .map_err(|e| Error::NoConfig(Box::new(e)))?;
@@ -125,7 +126,7 @@ impl Kube {
             server: server.clone(),
             source: Box::new(source),
         })?;
-        Ok(Kube { client, server })
+        Ok(Cluster { client, server })
     }
 
     /// The server URL, for messages.
