@@ -1123,4 +1123,164 @@ mod tests {
         assert_eq!(NamespaceHash::of("team-a"), NamespaceHash::of("team-a"));
         assert_ne!(NamespaceHash::of("team-a"), NamespaceHash::of("team-b"));
     }
+
+    /// An item as the differential test compares it: agent type, phase, namespace hash.
+    type Seen3 = (Option<AgentType>, Option<Phase>, Option<u64>);
+
+    /// What a page says, read through serde_json; `None` when it is not a JSON List.
+    fn reference(page: &[u8]) -> Option<Vec<Seen3>> {
+        let value: serde_json::Value = serde_json::from_slice(page).ok()?;
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        let items = value.get("items")?.as_array()?;
+        Some(
+            items
+                .iter()
+                .map(|item| {
+                    (
+                        text(&item["spec"]["type"]).map(|t| AgentType::from_api(&t)),
+                        text(&item["status"]["phase"]).map(|p| Phase::from_api(&p)),
+                        text(&item["metadata"]["namespace"])
+                            .filter(|n| !n.is_empty())
+                            .map(|n| NamespaceHash::of(&n).0),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// The same, read by this module, with the number of malformed items.
+    fn decoded(page: &[u8]) -> json::Result<(Vec<Seen3>, u64)> {
+        #[derive(Default)]
+        struct All(Vec<Seen3>, u64);
+        impl Tally for All {
+            type Object = Task;
+            fn add(&mut self, task: Task) {
+                let metadata = task.metadata.present().unwrap_or_default();
+                let spec = task.spec.present().unwrap_or_default();
+                let status = task.status.present().unwrap_or_default();
+                self.0.push((
+                    spec.agent.present(),
+                    status.phase.present(),
+                    metadata.namespace.present().map(|n| n.0),
+                ));
+            }
+            fn add_malformed(&mut self) {
+                self.1 += 1;
+            }
+        }
+        let mut all = All::default();
+        decode_page(page, &mut all).map(|_| (all.0, all.1))
+    }
+
+    /// Random JSON text of a fixed seed, so that a failure repeats.
+    struct Generator(u64);
+
+    impl Generator {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn space(&mut self) -> &'static str {
+            [" ", "", "\n", "\t", "  \r\n"][self.below(5) as usize]
+        }
+
+        /// `text` as a JSON string, each character escaped (`\u00e9`, `\u00E9`) or not.
+        fn string(&mut self, text: &str) -> String {
+            let mut out = String::from('"');
+            for c in text.chars() {
+                match (c, self.below(4)) {
+                    ('"', _) => out.push_str("\\\""),
+                    ('\\', _) => out.push_str("\\\\"),
+                    ('\n', _) => out.push_str("\\n"),
+                    (c, 0) => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    (c, 1) => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    (c, _) => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+
+        fn pick<'t>(&mut self, of: &[&'t str]) -> &'t str {
+            of[self.below(of.len() as u64) as usize]
+        }
+    }
+
+    /// Valid pages in many encodings: keys and values escaped or not, whitespace anywhere,
+    /// numbers, literals, arrays and nested objects in skipped fields, keys in any order, and
+    /// a padding field whose length puts what follows at every offset of a 64-byte block.
+    /// Read by this module and by serde_json, each page says the same. Then each page cut
+    /// short or with one byte changed: never a panic, and whatever serde_json still reads as
+    /// a List with well-typed objects, this module reads the same.
+    #[test]
+    fn pages_in_many_encodings_read_as_serde_json_reads_them() {
+        const AGENTS: [&str; 5] = ["codex", "claude-code", "gemini", "other-agent", ""];
+        const PHASES: [&str; 4] = ["Running", "Failed", "Waiting", "nope"];
+        const NAMESPACES: [&str; 5] = ["team-a", "é-ns", "a\"quoted\\ns", "", "line\nbreak"];
+        const SKIPPED: [&str; 8] = [
+            "0",
+            "-12.5e3",
+            "1E+2",
+            "true",
+            "false",
+            "null",
+            r#"[1, [2, {"a": [3]}], "]"]"#,
+            r#"{"x": {"y": "}\\\""}, "z": []}"#,
+        ];
+        let mut g = Generator(0x5eed_cafe_f00d);
+        let mut compared = 0;
+        for pad in 0..64 {
+            let mut items = Vec::new();
+            for _ in 0..1 + g.below(6) {
+                let (spec, kind, agent) = (g.string("spec"), g.string("type"), g.pick(&AGENTS));
+                let agent = g.string(agent);
+                let (status, phase_key, phase) =
+                    (g.string("status"), g.string("phase"), g.pick(&PHASES));
+                let phase = g.string(phase);
+                let (metadata, name, ns_key, ns) = (
+                    g.string("metadata"),
+                    g.string("name"),
+                    g.string("namespace"),
+                    g.pick(&NAMESPACES),
+                );
+                let (t, ns) = (g.string("t"), g.string(ns));
+                let mut members = [
+                    format!("{spec}:{{{kind}:{agent}}}"),
+                    format!("{status}{}:{}{{{phase_key}:{phase}}}", g.space(), g.space()),
+                    format!("{metadata}:{{{name}:{t},{}{ns_key}:{ns}}}", g.space()),
+                    format!("\"pad\":\"{}\"", "x".repeat(pad)),
+                    format!("\"skipped\":{}", g.pick(&SKIPPED)),
+                ];
+                for i in (1..members.len()).rev() {
+                    members.swap(i, g.below(i as u64 + 1) as usize);
+                }
+                let separator = format!("{},{}", g.space(), g.space());
+                items.push(format!("{{{}{}}}", g.space(), members.join(&separator)));
+            }
+            let page = format!(
+                r#"{{"apiVersion":"kelos.dev/v1alpha2",{}"items"{}:[{}],"metadata":{{"resourceVersion":"1"}}}}"#,
+                g.space(),
+                g.space(),
+                items.join(",")
+            );
+            let want = reference(page.as_bytes()).expect("the generator makes valid JSON");
+            assert_eq!(decoded(page.as_bytes()).unwrap(), (want, 0), "{page}");
+
+            for at in [page.len() / 3, page.len() / 2, page.len() - 2] {
+                let mut changed = page.as_bytes().to_vec();
+                changed[at] = b"{}[]\",:\\x"[g.below(9) as usize];
+                for broken in [page.as_bytes()[..at].to_vec(), changed] {
+                    if let (Some(want), Ok((got, 0))) = (reference(&broken), decoded(&broken)) {
+                        assert_eq!(got, want, "{}", String::from_utf8_lossy(&broken));
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        // Some changed bytes leave valid JSON (an `x` in a padding string, say).
+        assert!(compared > 0);
+    }
 }
