@@ -66,7 +66,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
     assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 21] = [
+    let mutations: [Mutation; 25] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -79,6 +79,18 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
         }),
         ("/installationId", |r| {
             r["installationId"] = json!("team-a's cluster")
+        }),
+        ("/installationId", |r| {
+            r["installationId"] = json!("6F1C2A7E-3B4D-4E5F-8A9B-0C1D2E3F4A5B")
+        }),
+        ("/installationId", |r| {
+            r["installationId"] = json!("{6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b}")
+        }),
+        ("/installationId", |r| {
+            r["installationId"] = json!("urn:uuid:6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
+        }),
+        ("/installationId", |r| {
+            r["installationId"] = json!("6f1c2a7e3b4d4e5f8a9b0c1d2e3f4a5b")
         }),
         ("/version", |r| r["version"] = json!("v1.2.3-acme")),
         ("/timestamp", |r| r["timestamp"] = json!("2026-11-28 06:00")),

@@ -54,6 +54,8 @@ pub const MAX_COST_USD: f64 = 1_000_000_000_000.0;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Report {
     pub schema_version: u32,
+    /// Lower-case and hyphenated, the one form the schemas' pattern allows.
+    #[serde(deserialize_with = "hyphenated_uuid")]
     pub installation_id: Uuid,
     /// The Axon release, as `vMAJOR.MINOR.PATCH`, or `unknown`.
     pub version: String,
@@ -208,6 +210,22 @@ pub struct Usage {
     pub total_cost_usd: f64,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
+}
+
+/// A UUID in the form `Uuid` writes and the schemas' pattern allows
+/// (`6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b`): `Uuid` alone would also take upper case,
+/// braces, `urn:uuid:` and the form without hyphens.
+fn hyphenated_uuid<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Uuid, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let uuid: Uuid = text
+        .parse()
+        .map_err(|e| serde::de::Error::custom(format!("UUID parsing failed: {e}")))?;
+    if uuid.hyphenated().to_string() != text {
+        return Err(serde::de::Error::custom(
+            "expected a lower-case hyphenated UUID, e.g. 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+        ));
+    }
+    Ok(uuid)
 }
 
 /// Schema v1's timestamp shape, `YYYY-MM-DDTHH:MM:SSZ`: no offset, no fraction.

@@ -418,6 +418,28 @@ mod tests {
                 "UUID parsing failed: invalid character: found `n` at 0",
             ),
             (
+                Box::new(|r| r["installationId"] = "6F1C1B56-8A43-4A4E-9B1E-2F6A0C3D9E71".into()),
+                "installationId",
+                "expected a lower-case hyphenated UUID, e.g. 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            ),
+            (
+                Box::new(|r| r["installationId"] = "{6f1c1b56-8a43-4a4e-9b1e-2f6a0c3d9e71}".into()),
+                "installationId",
+                "expected a lower-case hyphenated UUID, e.g. 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            ),
+            (
+                Box::new(|r| {
+                    r["installationId"] = "urn:uuid:6f1c1b56-8a43-4a4e-9b1e-2f6a0c3d9e71".into()
+                }),
+                "installationId",
+                "expected a lower-case hyphenated UUID, e.g. 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            ),
+            (
+                Box::new(|r| r["installationId"] = "6f1c1b568a434a4e9b1e2f6a0c3d9e71".into()),
+                "installationId",
+                "expected a lower-case hyphenated UUID, e.g. 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
+            ),
+            (
                 Box::new(|r| r["version"] = "v0.5.0-acme-build".into()),
                 "version",
                 "must be vMAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N, or \"unknown\"",
