@@ -161,11 +161,7 @@ fn a_kelos_cluster_gives_the_exact_v2_report() {
             "usage": {"totalCostUsd": 1.8123, "totalInputTokens": 159900, "totalOutputTokens": 11270}
         })
     );
-    let lists: Vec<String> = kube
-        .requests()
-        .into_iter()
-        .filter(|r| r.starts_with("GET /apis/"))
-        .collect();
+    let lists = kube.list_requests();
     assert_eq!(
         lists,
         [

@@ -352,6 +352,14 @@ impl FakeKube {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// The list requests, `METHOD target`, in order (discovery's `GET /apis` is not one).
+    pub fn list_requests(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.starts_with("GET /apis/"))
+            .collect()
+    }
+
     /// Requests that change something.
     pub fn writes(&self) -> Vec<String> {
         self.requests()
