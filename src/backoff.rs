@@ -1,10 +1,13 @@
-//! Bounded exponential backoff with jitter, shared by API requests and report sending.
+//! Bounded retries with exponential backoff and jitter: one loop and one policy type for
+//! API requests (`cluster`) and report sending (`send`), and one answer to "is this status
+//! worth another attempt".
 
+use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
-use http::HeaderMap;
 use http::header::RETRY_AFTER;
+use http::{HeaderMap, StatusCode};
 
 /// How often and how long to retry one request.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,6 +35,57 @@ impl Backoff {
         let full = self.base.saturating_mul(1 << exponent).min(self.max_delay);
         full.mul_f64(0.5 + jitter.clamp(0.0, 1.0) / 2.0)
     }
+}
+
+/// What one attempt came to.
+pub enum Attempt<T, E> {
+    Done(T),
+    /// Not worth another attempt: the same request would fail the same way.
+    Failed(E),
+    /// Worth another attempt: why, for the log line; the server's `Retry-After`; and the
+    /// error to return should this be the last attempt.
+    Retry {
+        why: String,
+        retry_after: Option<Duration>,
+        error: E,
+    },
+}
+
+impl Backoff {
+    /// Runs `attempt` (given its number, from 1) until it is done or failed, or the policy's
+    /// attempts are used up, waiting between attempts as [`Backoff::delay`] says. Each
+    /// retry is announced by `announce(why, delay, next attempt)`.
+    pub async fn run<T, E, F: Future<Output = Attempt<T, E>>>(
+        &self,
+        mut attempt: impl FnMut(u32) -> F,
+        announce: impl Fn(&str, Duration, u32),
+    ) -> Result<T, E> {
+        let mut number = 1;
+        loop {
+            match attempt(number).await {
+                Attempt::Done(value) => return Ok(value),
+                Attempt::Failed(error) => return Err(error),
+                Attempt::Retry {
+                    why,
+                    retry_after,
+                    error,
+                } => {
+                    if number >= self.attempts {
+                        return Err(error);
+                    }
+                    let delay = self.delay(number, retry_after, jitter());
+                    number += 1;
+                    announce(&why, delay, number);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+}
+
+/// Answers worth another attempt: throttling and server-side trouble.
+pub fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 /// A `Retry-After` header in delta-seconds, the form Kubernetes and most servers send.
@@ -112,5 +166,58 @@ mod tests {
     #[test]
     fn jitter_stays_in_the_unit_interval() {
         assert!((0..1000).map(|_| jitter()).all(|j| (0.0..1.0).contains(&j)));
+    }
+
+    /// `run` tries as often as the policy says, returns the last attempt's error, stops at
+    /// once on a failure not worth retrying, and announces each retry with its number.
+    #[tokio::test]
+    async fn the_loop_keeps_to_the_policy() {
+        let policy = Backoff {
+            base: Duration::ZERO,
+            ..POLICY
+        };
+        let announced = std::sync::Mutex::new(Vec::new());
+        let announce = |why: &str, _: Duration, next: u32| {
+            announced.lock().unwrap().push(format!("{why} -> {next}"))
+        };
+        let retried: Result<(), String> = policy
+            .run(
+                |n| async move {
+                    Attempt::Retry {
+                        why: format!("try {n}"),
+                        retry_after: None,
+                        error: format!("gave up after {n}"),
+                    }
+                },
+                announce,
+            )
+            .await;
+        assert_eq!(retried, Err("gave up after 3".to_owned()));
+        assert_eq!(*announced.lock().unwrap(), ["try 1 -> 2", "try 2 -> 3"]);
+
+        let failed: Result<(), &str> = policy
+            .run(
+                |_| async { Attempt::Failed("not worth it") },
+                |_, _, _| panic!(),
+            )
+            .await;
+        assert_eq!(failed, Err("not worth it"));
+        let done: Result<u32, ()> = policy
+            .run(
+                |n| async move {
+                    if n == 2 {
+                        Attempt::Done(n)
+                    } else {
+                        Attempt::Retry {
+                            why: String::new(),
+                            retry_after: None,
+                            error: (),
+                        }
+                    }
+                },
+                |_, _, _| {},
+            )
+            .await;
+        assert_eq!(done, Ok(2));
     }
 }

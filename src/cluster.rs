@@ -18,7 +18,7 @@ use kube::client::Body;
 use serde::de::DeserializeOwned;
 use tracing::warn;
 
-use crate::backoff::{self, Backoff};
+use crate::backoff::{self, Attempt, Backoff};
 
 /// Retries for API requests answered 429, 5xx or not at all: five attempts ride out a
 /// brief API server restart or throttling; the run's deadline bounds them all.
@@ -143,43 +143,42 @@ impl Cluster {
         uri: &Uri,
         body: Option<&[u8]>,
     ) -> Result<Response<Body>> {
-        let mut failures = 0;
-        loop {
-            let attempt = build_request(method, uri, body);
-            let (why, retry_after, error) = match self.client.send(attempt).await {
-                Ok(response) if response.status().is_success() => return Ok(response),
+        let attempt = |number| async move {
+            match self.client.send(build_request(method, uri, body)).await {
+                Ok(response) if response.status().is_success() => Attempt::Done(response),
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = backoff::retry_after(response.headers());
                     let error = status_error(request, response).await;
-                    if !retryable(status) {
-                        return Err(error);
+                    if !backoff::retryable(status) {
+                        return Attempt::Failed(error);
                     }
-                    (format!("answered {}", status.as_u16()), retry_after, error)
+                    Attempt::Retry {
+                        why: format!("answered {}", status.as_u16()),
+                        retry_after,
+                        error,
+                    }
                 }
-                Err(source) => {
-                    let why = format!("gave no answer ({source})");
-                    let error = Error::Unreachable {
+                Err(source) => Attempt::Retry {
+                    why: format!("gave no answer ({source})"),
+                    retry_after: None,
+                    error: Error::Unreachable {
                         request: request.to_owned(),
                         server: self.server.clone(),
-                        attempts: failures + 1,
+                        attempts: number,
                         source: Box::new(source),
-                    };
-                    (why, None, error)
-                }
-            };
-            failures += 1;
-            if failures >= API_BACKOFF.attempts {
-                return Err(error);
+                    },
+                },
             }
-            let delay = API_BACKOFF.delay(failures, retry_after, backoff::jitter());
-            warn!(
-                "{request}: the API server {why}; retrying in {delay:.1?} (attempt {} of {})",
-                failures + 1,
-                API_BACKOFF.attempts
-            );
-            tokio::time::sleep(delay).await;
-        }
+        };
+        API_BACKOFF
+            .run(attempt, |why, delay, next| {
+                warn!(
+                    "{request}: the API server {why}; retrying in {delay:.1?} (attempt {next} of {})",
+                    API_BACKOFF.attempts
+                )
+            })
+            .await
     }
 
     /// Fetches one list page into `page` (cleared first), so its buffer is reused.
@@ -298,11 +297,6 @@ fn build_request(method: &Method, uri: &Uri, body: Option<&[u8]>) -> Request<Bod
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_vec()));
     // Method and URI are already parsed and the header is static: nothing left to fail.
     builder.body(body).expect("a request from parsed parts")
-}
-
-/// Answers worth another attempt: throttling and server-side trouble.
-fn retryable(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
 /// Reads a whole response body into `into`, failing beyond [`MAX_PAGE_BYTES`].

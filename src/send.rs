@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
-use reqwest::{StatusCode, Url};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tracing::warn;
 
-use crate::backoff::{self, Backoff};
+use crate::backoff::{self, Attempt, Backoff};
 
 /// Retries for a report that got no answer, a 5xx or a 429. The contract: three
 /// attempts in all. The run's deadline bounds them too.
@@ -108,8 +108,8 @@ impl Sender {
     /// POSTs `body` (JSON), retrying as [`SEND_BACKOFF`] allows. Any 2xx is success.
     pub async fn send(&self, body: &str) -> Result<Delivered, Error> {
         let endpoint = redacted(&self.endpoint);
-        let mut failures = 0;
-        loop {
+        let endpoint = endpoint.as_str();
+        let attempt = |number| async move {
             let sent = self
                 .client
                 .post(self.endpoint.clone())
@@ -121,9 +121,9 @@ impl Sender {
                 Ok(response) => {
                     let status = response.status();
                     if status.is_success() {
-                        return Ok(Delivered {
+                        return Attempt::Done(Delivered {
                             status: status.as_u16(),
-                            attempts: failures + 1,
+                            attempts: number,
                         });
                     }
                     if status.is_redirection() {
@@ -133,13 +133,14 @@ impl Sender {
                             .and_then(|l| l.to_str().ok())
                             .unwrap_or("(no Location header)")
                             .to_owned();
-                        return Err(Error::Redirected { endpoint, location });
+                        let endpoint = endpoint.to_owned();
+                        return Attempt::Failed(Error::Redirected { endpoint, location });
                     }
                     let retry_after = backoff::retry_after(response.headers());
-                    if !(status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()) {
+                    if !backoff::retryable(status) {
                         let body = quoted(response.text().await.unwrap_or_default());
-                        return Err(Error::Rejected {
-                            endpoint,
+                        return Attempt::Failed(Error::Rejected {
+                            endpoint: endpoint.to_owned(),
                             status: status.as_u16(),
                             body,
                         });
@@ -149,22 +150,24 @@ impl Sender {
                 Err(e) if e.is_timeout() => (format!("no answer within {:?}", self.timeout), None),
                 Err(e) => (describe(&e), None),
             };
-            failures += 1;
-            if failures >= SEND_BACKOFF.attempts {
-                return Err(Error::GaveUp {
-                    endpoint,
-                    attempts: failures,
-                    last,
-                });
+            Attempt::Retry {
+                error: Error::GaveUp {
+                    endpoint: endpoint.to_owned(),
+                    attempts: number,
+                    last: last.clone(),
+                },
+                why: last,
+                retry_after,
             }
-            let delay = SEND_BACKOFF.delay(failures, retry_after, backoff::jitter());
-            warn!(
-                "sending the report to {endpoint} failed ({last}); retrying in {delay:.1?} (attempt {} of {})",
-                failures + 1,
-                SEND_BACKOFF.attempts
-            );
-            tokio::time::sleep(delay).await;
-        }
+        };
+        SEND_BACKOFF
+            .run(attempt, |why, delay, next| {
+                warn!(
+                    "sending the report to {endpoint} failed ({why}); retrying in {delay:.1?} (attempt {next} of {})",
+                    SEND_BACKOFF.attempts
+                )
+            })
+            .await
     }
 }
 
