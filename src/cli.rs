@@ -9,6 +9,12 @@ use url::Url;
 
 use crate::report::cli::{LogFormat, LogLevel, LogOpts, parse_duration};
 
+/// The largest `--page-size`: the 8 MiB page limit (`cluster::MAX_PAGE_BYTES`) at 1 KiB per
+/// object. Objects as the API server writes them are rarely smaller (managed fields alone
+/// are hundreds of bytes), so a larger page size would mostly be halved again; a page that
+/// does pass 8 MiB still is.
+const MAX_PAGE_SIZE: i64 = 8192;
+
 /// Where reports go unless `--endpoint` says otherwise.
 pub const DEFAULT_ENDPOINT: &str = "https://telemetry.axon.dev/v1/report";
 
@@ -74,13 +80,14 @@ pub struct ReportOpts {
     #[arg(long, env = "AXON_TELEMETRY_MAX_DELAY", value_name = "DURATION", default_value = "0s", value_parser = parse_delay, allow_hyphen_values = true)]
     pub max_delay: Duration,
 
-    /// Objects per list request.
+    /// Objects per list request, at most 8192 (8 MiB pages at 1 KiB per object); a page over
+    /// 8 MiB is fetched again with half the limit.
     #[arg(
         long,
         env = "AXON_TELEMETRY_PAGE_SIZE",
         value_name = "N",
         default_value_t = 500,
-        value_parser = clap::value_parser!(u32).range(1..=10_000)
+        value_parser = clap::value_parser!(u32).range(1..=MAX_PAGE_SIZE)
     )]
     pub page_size: u32,
 
@@ -298,7 +305,7 @@ mod tests {
             ),
             (
                 vec!["--page-size", "0"],
-                "error: invalid value '0' for '--page-size <N>': 0 is not in 1..=10000 (see --help)",
+                "error: invalid value '0' for '--page-size <N>': 0 is not in 1..=8192 (see --help)",
             ),
         ];
         for (args, want) in cases {

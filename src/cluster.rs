@@ -129,11 +129,6 @@ impl Cluster {
         Ok(Cluster { client, server })
     }
 
-    /// The server URL, for messages.
-    pub fn server(&self) -> &str {
-        &self.server
-    }
-
     /// Sends a request, retrying answers 429 and 5xx and requests that got no answer, as
     /// [`API_BACKOFF`] allows. Returns the first 2xx response; any other status is an error.
     async fn send(

@@ -22,15 +22,16 @@
 
 #![forbid(unsafe_code)]
 
-pub mod backoff;
+// Public: what `main.rs` and the benchmarks use; the rest is the reporter's own.
+mod backoff;
 pub mod cli;
-pub mod cluster;
-pub mod collect;
+mod cluster;
+mod collect;
 pub mod exit;
 mod identity;
-pub mod json;
+mod json;
 pub mod objects;
-pub mod send;
+mod send;
 
 /// The report contract, shared with the collector.
 pub use axon_telemetry_report as report;
@@ -99,10 +100,10 @@ pub fn run(config: &Config) -> Result<Outcome> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    runtime.block_on(report(config))
+    runtime.block_on(collect_and_send(config))
 }
 
-async fn report(config: &Config) -> Result<Outcome> {
+async fn collect_and_send(config: &Config) -> Result<Outcome> {
     info!(
         "axon-telemetry {} sends anonymous usage counts of Axon (Kelos) objects, nothing else \
          (TELEMETRY.md lists every field). To opt out: helm upgrade <release> <chart> --reuse-values \

@@ -81,7 +81,7 @@ fn bad_flags_exit_2_with_one_line_and_touch_nothing() {
         ),
         (
             &["--page-size", "100000"],
-            "error: invalid value '100000' for '--page-size <N>': 100000 is not in 1..=10000 (see --help)",
+            "error: invalid value '100000' for '--page-size <N>': 100000 is not in 1..=8192 (see --help)",
         ),
         (
             &["--no-such-flag"],

@@ -42,7 +42,7 @@ pub struct State {
 /// The routes, by name; logs and metrics use these, not the path a client sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Route {
-    Report,
+    Ingest,
     Summary,
     Dashboard,
     Health,
@@ -54,7 +54,7 @@ enum Route {
 impl Route {
     fn of(path: &str) -> Route {
         match path {
-            "/v1/report" => Route::Report,
+            "/v1/report" => Route::Ingest,
             "/v1/summary" => Route::Summary,
             "/" => Route::Dashboard,
             "/healthz" => Route::Health,
@@ -65,7 +65,7 @@ impl Route {
     }
 
     fn method(self) -> Method {
-        if self == Route::Report {
+        if self == Route::Ingest {
             Method::POST
         } else {
             Method::GET
@@ -74,7 +74,7 @@ impl Route {
 
     fn name(self) -> &'static str {
         match self {
-            Route::Report => "/v1/report",
+            Route::Ingest => "/v1/report",
             Route::Summary => "/v1/summary",
             Route::Dashboard => "/",
             Route::Health => "/healthz",
@@ -129,7 +129,7 @@ pub async fn handle(
                 None,
                 &format!("{} takes {}", route.name(), route.method()),
             );
-            let allow = HeaderValue::from_static(if route == Route::Report {
+            let allow = HeaderValue::from_static(if route == Route::Ingest {
                 "POST"
             } else {
                 "GET, HEAD"
@@ -137,7 +137,7 @@ pub async fn handle(
             response.headers_mut().insert(header::ALLOW, allow);
             response
         }
-        Route::Report => {
+        Route::Ingest => {
             let response = ingest(&state, client, request).await;
             state.metrics.observe(started.elapsed());
             response

@@ -13,10 +13,10 @@ pub mod cli;
 pub mod dashboard;
 pub mod exit;
 mod http;
-pub mod metrics;
-pub mod ratelimit;
+mod metrics;
+mod ratelimit;
 pub mod store;
-pub mod summary;
+mod summary;
 
 /// The report contract, shared with the reporter.
 pub use axon_telemetry_report as report;
