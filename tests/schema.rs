@@ -66,7 +66,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
     assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 25] = [
+    let mutations: [Mutation; 28] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -93,6 +93,13 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
             r["installationId"] = json!("6f1c2a7e3b4d4e5f8a9b0c1d2e3f4a5b")
         }),
         ("/version", |r| r["version"] = json!("v1.2.3-acme")),
+        ("/version", |r| r["version"] = json!("v01.2.3")),
+        ("/k8sVersion", |r| {
+            r["k8sVersion"] = json!("v1234567890.0.0")
+        }),
+        ("/reporterVersion", |r| {
+            r["reporterVersion"] = json!("0.1.0-rc.01")
+        }),
         ("/timestamp", |r| r["timestamp"] = json!("2026-11-28 06:00")),
         ("/timestamp", |r| {
             r["timestamp"] = json!("2026-11-28T07:00:00+01:00")
@@ -182,4 +189,24 @@ fn v1_reports_match_schema_v1_and_the_collector_takes_them() {
             ": Additional properties are not allowed ('api', 'sessions', 'taskSpawners', 'workerPools' were unexpected)",
         ]
     );
+}
+
+/// What a JSON Schema validator takes as an integer (any number without a fractional part,
+/// `3.0`, `1e1`), the collector takes too.
+#[test]
+fn integral_numbers_in_any_notation_are_accepted_by_both() {
+    let good = sent_report();
+    type Mutation = fn(&mut Value);
+    let mutations: [Mutation; 4] = [
+        |r| r["schemaVersion"] = json!(2.0),
+        |r| r["tasks"]["total"] = json!(r["tasks"]["total"].as_f64().unwrap()),
+        |r| r["scale"]["namespaces"] = json!(1e1),
+        |r| r["usage"]["totalCostUsd"] = json!(2),
+    ];
+    for mutate in mutations {
+        let mut report = good.clone();
+        mutate(&mut report);
+        assert_eq!(errors(&report), Vec::<String>::new(), "{report}");
+        assert_eq!(collector_accepts(&report), Ok(()), "{report}");
+    }
 }

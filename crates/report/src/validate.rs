@@ -8,7 +8,7 @@
 //! the schema does not define cannot be stored even by mistake.
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserialize;
+use serde_json::Value;
 
 use crate::{
     self as report, MAX_COST_USD, MAX_COUNT, Report, SCHEMA_VERSION, SCHEMA_VERSION_1,
@@ -50,13 +50,6 @@ impl Rejection {
     }
 }
 
-/// The first thing read: everything else depends on which schema applies.
-#[derive(Deserialize)]
-struct Envelope {
-    #[serde(rename = "schemaVersion")]
-    schema_version: Option<serde_json::Value>,
-}
-
 /// Parses and checks one report received at `now`.
 pub fn report(body: &[u8], now: Timestamp) -> Result<Report, Rejection> {
     let not_json = |e: serde_json::Error| Rejection::invalid("", format!("not valid JSON ({e})"));
@@ -65,15 +58,17 @@ pub fn report(body: &[u8], now: Timestamp) -> Result<Report, Rejection> {
         serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(not_json)?;
         return Err(Rejection::invalid("", "the report must be a JSON object"));
     }
-    let envelope: Envelope = serde_json::from_slice(body).map_err(not_json)?;
-    match envelope.schema_version {
+    let mut value: Value = serde_json::from_slice(body).map_err(not_json)?;
+    integral_numbers_as_integers(&mut value);
+    // The first thing read: everything else depends on which schema applies.
+    match value.get("schemaVersion") {
         None => {
             return Err(Rejection::invalid(
                 "schemaVersion",
                 format!("is required; this collector accepts schemaVersion {ACCEPTED}"),
             ));
         }
-        Some(serde_json::Value::Number(n))
+        Some(Value::Number(n))
             if [SCHEMA_VERSION_1, SCHEMA_VERSION]
                 .map(u64::from)
                 .contains(&n.as_u64().unwrap_or(0)) => {}
@@ -83,8 +78,7 @@ pub fn report(body: &[u8], now: Timestamp) -> Result<Report, Rejection> {
             });
         }
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let report: Report = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let report: Report = serde_path_to_error::deserialize(value).map_err(|e| {
         // The path names the map, not the key, when the key itself is bad: `tasks.byType.?`.
         let path = e.path().to_string();
         let field = match path.as_str() {
@@ -96,6 +90,26 @@ pub fn report(body: &[u8], now: Timestamp) -> Result<Report, Rejection> {
     })?;
     check(&report, now)?;
     Ok(report)
+}
+
+/// JSON Schema's `integer` is any number with no fractional part: `3.0` and `1e1` are
+/// integers to a schema validator, so they are here too (`3`, `10`), and the report's types
+/// and the schemas accept the same reports.
+fn integral_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_u64() && !n.is_i64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // 2^64 and -2^63 are exact as f64; the range below holds every u64 and i64 value.
+            if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                *n = (f as u64).into();
+            } else if f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                *n = (f as i64).into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers_as_integers),
+        Value::Object(members) => members.values_mut().for_each(integral_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// serde_json appends " at line 1 column 80"; the field path says more.
