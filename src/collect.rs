@@ -553,7 +553,7 @@ struct Common {
 
 impl Common {
     /// Counts one object; returns its metadata.
-    fn add(&mut self, metadata: Field<Metadata>) -> Metadata {
+    fn add<const READ: u8>(&mut self, metadata: Field<Metadata<READ>>) -> Metadata<READ> {
         self.objects += 1;
         let metadata = metadata.present().unwrap_or_default();
         if let Some(namespace) = metadata.namespace.present() {

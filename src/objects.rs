@@ -125,26 +125,38 @@ leaf!(
     When
 );
 
-/// An object's `.metadata`.
+/// Which identity fields a [`Metadata`] reads besides the namespace: each costs a hash per
+/// object, so only the kinds that need one read it.
+pub mod read {
+    /// The namespace only.
+    pub const NAMESPACE: u8 = 0;
+    /// And `.metadata.name` (WorkerPools: a Task names its pool).
+    pub const NAME: u8 = 1;
+    /// And `.metadata.uid` (Tasks: a TaskRecord names its Task's UID).
+    pub const UID: u8 = 2;
+}
+
+/// An object's `.metadata`: its namespace, and the name or UID when `READ` asks for them.
 #[derive(Debug, Default)]
-pub struct Metadata {
+pub struct Metadata<const READ: u8 = { read::NAMESPACE }> {
     pub namespace: Field<NamespaceHash>,
     pub name: Field<Hashed>,
     pub uid: Field<Hashed>,
 }
-well_typed!(Metadata {
-    namespace,
-    name,
-    uid
-});
 
-impl Object for Metadata {
+impl<const READ: u8> WellTyped for Metadata<READ> {
+    fn well_typed(&self) -> bool {
+        self.namespace.well_typed() && self.name.well_typed() && self.uid.well_typed()
+    }
+}
+
+impl<const READ: u8> Object for Metadata<READ> {
     fn member(&mut self, reader: &mut Reader<'_>, key: &[u8]) -> json::Result<()> {
         match key {
             // `""` is no namespace.
             b"namespace" => self.namespace = non_empty(reader, NamespaceHash::of)?,
-            b"name" => self.name = non_empty(reader, Hashed::of)?,
-            b"uid" => self.uid = non_empty(reader, Hashed::of)?,
+            b"name" if READ & read::NAME != 0 => self.name = non_empty(reader, Hashed::of)?,
+            b"uid" if READ & read::UID != 0 => self.uid = non_empty(reader, Hashed::of)?,
             _ => reader.skip()?,
         }
         Ok(())
@@ -287,7 +299,7 @@ fn agent_type(reader: &mut Reader<'_>) -> json::Result<Field<AgentType>> {
 /// A Task, as the report sees it, in any version: `v1alpha1` has only `.spec.type`.
 #[derive(Debug, Default)]
 pub struct Task {
-    pub metadata: Field<Metadata>,
+    pub metadata: Field<Metadata<{ read::UID }>>,
     pub spec: Field<TaskSpec>,
     pub status: Field<TaskStatus>,
 }
@@ -469,7 +481,7 @@ impl When {
 /// A WorkerPool (`v1alpha2`).
 #[derive(Debug, Default)]
 pub struct WorkerPool {
-    pub metadata: Field<Metadata>,
+    pub metadata: Field<Metadata<{ read::NAME }>>,
     pub spec: Field<WorkerPoolSpec>,
     pub status: Field<WorkerPoolStatus>,
 }
