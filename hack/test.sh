@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it on a fresh clone: formatting, lints, the dependency
 # policy, the reporter's binary size, the pinned Helm 3 and 4 the chart tests need,
-# PostgreSQL and Chromium for the collector's tests, and every unit and integration test of
-# the workspace (tests fail, never skip, when a tool is missing).
+# PostgreSQL and Chromium for the collector's tests, every unit and integration test of the
+# workspace, the arm64 unit tests under qemu, the release's image, chart and install.yaml
+# built and checked, and the release workflow linted (tests fail, never skip, when a tool is
+# missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,8 +52,17 @@ echo "$size bytes"
 step "pinned Helm 4 and Helm 3 (hack/install-helm.sh)"
 hack/install-helm.sh
 
-step "PostgreSQL and Chromium (hack/install-test-deps.sh)"
+step "PostgreSQL, Chromium, the arm64 toolchain, qemu, the image tools, the workflow linters (hack/install-test-deps.sh)"
 hack/install-test-deps.sh
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "the reporter's unit tests built for arm64, under qemu (hack/test-arm64.sh)"
+hack/test-arm64.sh
+
+step "a release: both architectures' image, checked and run; the chart and install.yaml pinned to its digest (hack/release.sh)"
+hack/release.sh
+
+step "the release workflow: actionlint and zizmor (hack/lint-workflows.sh)"
+hack/lint-workflows.sh

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # Regenerates install.yaml from charts/axon-telemetry with default values in namespace
 # axon-system, plus the Namespace itself, so that `kubectl apply -f install.yaml` works on a
-# fresh cluster. With an argument, writes there instead (hack/verify-install-yaml.sh does).
+# fresh cluster. With an argument, writes there instead (hack/verify-install-yaml.sh does); with
+# a second, renders that chart (hack/release.sh: the released chart, pinned to its digest).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/install.yaml}"
+chart="${2:-$root/charts/axon-telemetry}"
 
 "$root/hack/install-helm.sh" >/dev/null
 helm="$root/.tools/helm4/helm"
-chart_version="$(sed -n 's/^version: *//p' "$root/charts/axon-telemetry/Chart.yaml")"
+chart_version="$(sed -n 's/^version: *//p' "$chart/Chart.yaml")"
 
 # Helm reads and writes its config and cache under HOME; keep the user's out of it.
 helm_home="$(mktemp -d)"
 trap 'rm -rf "$helm_home"' EXIT
 
 rendered="$(HOME="$helm_home" XDG_CONFIG_HOME="$helm_home" XDG_CACHE_HOME="$helm_home" XDG_DATA_HOME="$helm_home" \
-  "$helm" template axon-telemetry "$root/charts/axon-telemetry" --namespace axon-system --skip-tests)"
+  "$helm" template axon-telemetry "$chart" --namespace axon-system --skip-tests)"
 
 cat >"$out" <<HEADER
 # axon-telemetry: anonymous usage telemetry for Axon. What is sent: TELEMETRY.md.

@@ -4,7 +4,8 @@
 //! A Task is ~2.5 KB of JSON of which the report needs four short strings. serde_json
 //! decodes and UTF-8-checks every skipped string; on realistic pages most of the reporter's
 //! CPU went there (BENCHMARKS.md). Here, skipping a string only looks for its closing quote,
-//! sixteen bytes per SSE2 comparison (SSE2 is part of every x86_64), and skipping an object
+//! sixteen bytes per comparison (SSE2 on x86_64, NEON on aarch64, through `wide`; both are
+//! part of every such CPU, BENCHMARKS.md "arm64"), and skipping an object
 //! or array classifies 64 bytes at a time into bit masks, working out escapes and the
 //! bytes inside strings with bit arithmetic (the technique of simdjson's first stage).
 //! (Indexing the whole page that way up front, and walking the index, measured more
@@ -24,6 +25,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
+
+use wide::u8x16;
 
 /// A syntax error: what was expected, at which byte. Small and `Copy`, so that the reader's
 /// `Result`s are cheap to pass around on its hot paths.
@@ -109,39 +112,24 @@ pub enum JsonType {
 }
 
 /// For each needle, a mask of the block's bytes equal to it: bit `i` for byte `i`. Sixteen
-/// bytes per SSE2 comparison.
-#[cfg(target_arch = "x86_64")]
+/// bytes per comparison (SSE2 on x86_64, NEON on aarch64: part of every such CPU).
 #[inline(always)]
 fn masks<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
-    use safe_arch::{
-        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
-    };
-    let needles = needles.map(|byte| set_splat_i8_m128i(byte as i8));
+    let needles = needles.map(u8x16::splat);
     let mut masks = [0u64; N];
     for lane in 0..4 {
-        let bytes = load_unaligned_m128i(
-            block[16 * lane..16 * lane + 16]
-                .try_into()
-                .expect("16 bytes"),
-        );
+        let bytes = u8x16::new(sixteen(block, 16 * lane));
         for (mask, needle) in masks.iter_mut().zip(needles) {
-            *mask |= u64::from(move_mask_i8_m128i(cmp_eq_mask_i8_m128i(bytes, needle)) as u16)
-                << (16 * lane);
+            *mask |= u64::from(bytes.simd_eq(needle).to_bitmask()) << (16 * lane);
         }
     }
     masks
 }
 
-/// The same, a byte at a time, where SSE2 is not there.
-#[cfg(not(target_arch = "x86_64"))]
-fn masks<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
-    let mut masks = [0u64; N];
-    for (i, byte) in block.iter().enumerate() {
-        for (mask, needle) in masks.iter_mut().zip(needles) {
-            *mask |= u64::from(*byte == needle) << i;
-        }
-    }
-    masks
+/// The sixteen bytes at `at`.
+#[inline(always)]
+fn sixteen(bytes: &[u8], at: usize) -> [u8; 16] {
+    bytes[at..at + 16].try_into().expect("16 bytes")
 }
 
 /// The masks of the 64 bytes at `at`, padded with zeros (which match nothing) past the
@@ -204,29 +192,18 @@ fn container_end(bytes: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// The first `"` or `\\` at or after `from`, sixteen bytes per SSE2 comparison: a key or a
+/// The first `"` or `\\` at or after `from`, sixteen bytes per comparison: a key or a
 /// name takes one step, a prompt a few dozen.
-#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
-    use safe_arch::{
-        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i,
-    };
-    let (quote, backslash) = (
-        set_splat_i8_m128i(b'"' as i8),
-        set_splat_i8_m128i(b'\\' as i8),
-    );
-    let found_in = |chunk: &[u8; 16]| {
-        let chunk = load_unaligned_m128i(chunk);
-        move_mask_i8_m128i(bitor_m128i(
-            cmp_eq_mask_i8_m128i(chunk, quote),
-            cmp_eq_mask_i8_m128i(chunk, backslash),
-        ))
+    let (quote, backslash) = (u8x16::splat(b'"'), u8x16::splat(b'\\'));
+    let found_in = |chunk: [u8; 16]| {
+        let chunk = u8x16::new(chunk);
+        (chunk.simd_eq(quote) | chunk.simd_eq(backslash)).to_bitmask()
     };
     let mut at = from;
-    while let Some(chunk) = bytes.get(at..at + 16) {
-        let found = found_in(chunk.try_into().expect("16 bytes"));
+    while at + 16 <= bytes.len() {
+        let found = found_in(sixteen(bytes, at));
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize);
         }
@@ -236,34 +213,8 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
     let rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
     let mut padded = [0u8; 16];
     padded[..rest.len()].copy_from_slice(rest);
-    let found = found_in(&padded);
+    let found = found_in(padded);
     (found != 0).then(|| at + found.trailing_zeros() as usize)
-}
-
-/// The same, eight bytes at a time in a register, where SSE2 is not there.
-#[cfg(not(target_arch = "x86_64"))]
-fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // High bit set in each byte equal to `byte`; exact for the lowest match, which is the
-    // only one used.
-    let matches = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let mut at = from;
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let found = matches(word, b'"') | matches(word, b'\\');
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = bytes.get(at..)?;
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|i| at + i)
 }
 
 /// The index of the quote that ends a string whose content starts at `from`.

@@ -240,7 +240,7 @@ fn cron_job() -> Value {
                             },
                             "containers": [{
                                 "name": "reporter",
-                                "image": "gjkim42/axon-telemetry:0.1.0",
+                                "image": "ghcr.io/kelos-dev/axon-telemetry:0.1.0",
                                 "imagePullPolicy": "IfNotPresent",
                                 "args": [
                                     "report",
@@ -540,6 +540,23 @@ fn pod_placement_image_and_job_knobs_are_rendered_where_kubernetes_reads_them() 
 }
 
 #[test]
+fn an_image_digest_wins_over_the_tag_in_the_cron_job_and_the_test_pod() {
+    let digest = format!("sha256:{}", "0123456789abcdef".repeat(4));
+    let mut expected = defaults();
+    container(expected.last_mut().unwrap())["image"] =
+        json!(format!("ghcr.io/kelos-dev/axon-telemetry@{digest}"));
+    assert_renders(
+        &[
+            "--set",
+            &format!("image.digest={digest}"),
+            "--set",
+            "image.tag=dev",
+        ],
+        &expected,
+    );
+}
+
+#[test]
 fn the_pod_meets_the_restricted_pod_security_standard() {
     for helm in helms() {
         let mut rendered = helm.template(&[]).unwrap();
@@ -697,7 +714,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_schema_rejects_bad_values_naming_them() {
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 13] = [
         (
             &["--set", "axonVersion=main"],
             "- at '/axonVersion': 'main' does not match pattern",
@@ -737,6 +754,14 @@ fn the_schema_rejects_bad_values_naming_them() {
         (
             &["--set", "backoffLimit=-3"],
             "- at '/backoffLimit': minimum: got -3, want 0",
+        ),
+        (
+            &["--set", "image.digest=0.1.0"],
+            "- at '/image/digest': '0.1.0' does not match pattern",
+        ),
+        (
+            &["--set", "image.digest=sha256:ABC"],
+            "- at '/image/digest': 'sha256:ABC' does not match pattern",
         ),
         (
             &["--set", "concurrencyPolicy=Sometimes"],

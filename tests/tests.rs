@@ -33,3 +33,6 @@ mod end_to_end;
 
 // The Helm chart with pinned Helm 4 and 3: lint, render matrix, schema, docs, install.yaml.
 mod chart;
+
+// Release: versions and pins agree across Cargo.toml, the chart and the release workflow.
+mod release;

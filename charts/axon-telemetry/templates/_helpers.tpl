@@ -67,7 +67,9 @@ affinity:
 {{- end }}
 containers:
   - name: reporter
-    image: "{{ $root.Values.image.repository }}:{{ $root.Values.image.tag | default $root.Chart.AppVersion }}"
+    {{- with $root.Values.image }}
+    image: "{{ .repository }}{{ if .digest }}@{{ .digest }}{{ else }}:{{ .tag | default $root.Chart.AppVersion }}{{ end }}"
+    {{- end }}
     imagePullPolicy: {{ $root.Values.image.pullPolicy }}
     args:
       {{- range .args }}
