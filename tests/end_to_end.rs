@@ -30,6 +30,7 @@ impl Collector {
             read_token: Some(TOKEN.to_owned()),
             retention_days: 400,
             rate_limit: 0,
+            connections_per_client: 32,
             request_timeout: std::time::Duration::from_secs(10),
         };
         let running = axon_telemetry_collector::start(&settings, system_clock())

@@ -250,6 +250,9 @@ fn start_collector(database: &str) -> (Child, u16) {
             "127.0.0.1:0",
             "--rate-limit",
             "0",
+            // The benchmark's clients all connect from 127.0.0.1.
+            "--connections-per-client",
+            "0",
             "--read-token",
             READ_TOKEN,
         ])

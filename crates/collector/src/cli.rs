@@ -62,7 +62,18 @@ pub struct Opts {
     )]
     pub rate_limit: u32,
 
-    /// Time a client has to send a request's headers, and then its body (408 after).
+    /// Connections one client address (IPv6: its /64) may hold at once; more are closed at
+    /// once. 0 turns the limit off (behind a proxy that pools connections, for a load test).
+    #[arg(
+        long,
+        env = "AXON_TELEMETRY_CONNECTIONS_PER_CLIENT",
+        value_name = "N",
+        default_value_t = 32
+    )]
+    pub connections_per_client: usize,
+
+    /// Time a client has to send a request's headers, then its body (408 after), and to take
+    /// a response (the connection is closed after).
     #[arg(long, env = "AXON_TELEMETRY_REQUEST_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub request_timeout: Duration,
 
@@ -89,6 +100,7 @@ impl Config {
             read_token,
             retention_days,
             rate_limit,
+            connections_per_client,
             request_timeout,
             logging: LogOpts {
                 log_format,
@@ -105,6 +117,7 @@ impl Config {
                 read_token,
                 retention_days,
                 rate_limit,
+                connections_per_client,
                 request_timeout,
             },
             log_format,

@@ -31,7 +31,7 @@ pub type Body = Full<Bytes>;
 
 pub struct State {
     pub db: Database,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub limiter: RateLimiter,
     pub read_token: Option<String>,
     /// Time allowed for a report's body to arrive once its headers have.
@@ -109,13 +109,47 @@ pub async fn handle(
     // RFC 9112: an HTTP/1.1 request has exactly one Host header.
     let hosts = request.headers().get_all(header::HOST).iter().count();
     let bad_host = request.version() == Version::HTTP_11 && hosts != 1;
-    let response = match route {
+    // Every request but the probes counts against its client's rate limit, whatever it
+    // asks for (unknown paths and /metrics included).
+    let probe = matches!(route, Route::Health | Route::Ready);
+    let limited = match probe {
+        true => None,
+        false => state.limiter.check(client, (state.clock)()).err(),
+    };
+    let response = match (route, limited) {
         _ if bad_host => with_close(error_response(
             StatusCode::BAD_REQUEST,
             "bad request",
             None,
             "an HTTP/1.1 request has exactly one Host header",
         )),
+        (Route::Ingest, Some(wait)) => {
+            state.metrics.rejected(Reason::RateLimited);
+            state.metrics.observe(started.elapsed());
+            // The body is left unread: the connection cannot carry another request.
+            with_close(rate_limited(wait))
+        }
+        (_, Some(wait)) => rate_limited(wait),
+        (route, None) => respond(&state, request, route, method, started).await,
+    };
+    debug!(
+        "{method_name} {}: {} in {:?}",
+        route.name(),
+        response.status().as_u16(),
+        started.elapsed()
+    );
+    Ok(response)
+}
+
+/// The answer to a request that may be served.
+async fn respond(
+    state: &State,
+    request: Request<Incoming>,
+    route: Route,
+    method: Method,
+    started: Instant,
+) -> Response<Body> {
+    match route {
         Route::Unknown => error_response(
             StatusCode::NOT_FOUND,
             "not found",
@@ -138,11 +172,11 @@ pub async fn handle(
             response
         }
         Route::Ingest => {
-            let response = ingest(&state, client, request).await;
+            let response = ingest(state, request).await;
             state.metrics.observe(started.elapsed());
             response
         }
-        Route::Summary | Route::Dashboard => read(&state, client, &request, route).await,
+        Route::Summary | Route::Dashboard => read(state, &request, route).await,
         Route::Health => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
         Route::Ready => match state.db.ping().await {
             Ok(()) => text(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into()),
@@ -160,17 +194,10 @@ pub async fn handle(
             "text/plain; version=0.0.4; charset=utf-8",
             state.metrics.render(),
         ),
-    };
-    debug!(
-        "{method_name} {}: {} in {:?}",
-        route.name(),
-        response.status().as_u16(),
-        started.elapsed()
-    );
-    Ok(response)
+    }
 }
 
-async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Response<Body> {
+async fn ingest(state: &State, request: Request<Incoming>) -> Response<Body> {
     let reject = |reason: Reason, response: Response<Body>| {
         state.metrics.rejected(reason);
         debug!("rejected a report: {}", reason.label());
@@ -179,9 +206,6 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
     // Answered before the body was read (or while it was): the connection cannot carry
     // another request, and a well-behaved client is told so.
     let refuse = |reason: Reason, response: Response<Body>| reject(reason, with_close(response));
-    if let Err(wait) = state.limiter.check(client, (state.clock)()) {
-        return refuse(Reason::RateLimited, rate_limited(wait));
-    }
     if !is_json(request.headers()) {
         return refuse(
             Reason::UnsupportedMediaType,
@@ -294,15 +318,7 @@ async fn ingest(state: &State, client: IpAddr, request: Request<Incoming>) -> Re
     }
 }
 
-async fn read(
-    state: &State,
-    client: IpAddr,
-    request: &Request<Incoming>,
-    route: Route,
-) -> Response<Body> {
-    if let Err(wait) = state.limiter.check(client, (state.clock)()) {
-        return rate_limited(wait);
-    }
+async fn read(state: &State, request: &Request<Incoming>, route: Route) -> Response<Body> {
     if let Some(refusal) = refusal(state.read_token.as_deref(), request.headers()) {
         return refusal;
     }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+mod connections;
 pub mod dashboard;
 pub mod exit;
 mod http;
@@ -37,6 +38,7 @@ use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use self::connections::{PerClient, WriteDeadline};
 pub use self::http::MAX_BODY_BYTES;
 use self::metrics::Metrics;
 use self::ratelimit::RateLimiter;
@@ -47,7 +49,8 @@ use self::store::{Database, Location};
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Connections served at once; more wait in the kernel's backlog. Each is a small task,
-/// so this bounds memory, not throughput.
+/// so this bounds memory, not throughput. One client address may hold at most
+/// `--connections-per-client` of them.
 const MAX_CONNECTIONS: usize = 1024;
 
 /// How often reports older than `--retention-days` are deleted, after once at start.
@@ -71,7 +74,9 @@ pub struct Settings {
     pub retention_days: u32,
     /// Requests per minute per client address; 0 turns the limit off.
     pub rate_limit: u32,
-    /// Time a client has to send a request's headers, and then its body.
+    /// Connections one client address may hold at once; 0 turns the limit off.
+    pub connections_per_client: usize,
+    /// Time a client has to send a request's headers, then its body, and to take a response.
     pub request_timeout: Duration,
 }
 
@@ -133,7 +138,7 @@ pub async fn start(settings: &Settings, clock: Clock) -> Result<Running, Error> 
     })?;
     let state = Arc::new(http::State {
         db,
-        metrics: Metrics::default(),
+        metrics: Arc::new(Metrics::default()),
         limiter: RateLimiter::new(settings.rate_limit),
         read_token: settings.read_token.clone(),
         request_timeout: settings.request_timeout,
@@ -158,6 +163,7 @@ async fn accept_loop(
 ) {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let clients = PerClient::new(settings.connections_per_client);
     let mut retention = tokio::time::interval_at(
         tokio::time::Instant::now() + RETENTION_INTERVAL,
         RETENTION_INTERVAL,
@@ -184,18 +190,26 @@ async fn accept_loop(
                 }
             },
         };
-        let state = Arc::clone(&state);
         let client = peer.ip();
+        let Some(slot) = clients.enter(client) else {
+            // Closed unread: whatever it sent, this client already holds its share.
+            state.metrics.connection_refused();
+            continue;
+        };
+        let socket =
+            WriteDeadline::new(stream, settings.request_timeout, Arc::clone(&state.metrics));
+        let state = Arc::clone(&state);
         let service = service_fn(move |request| http::handle(Arc::clone(&state), client, request));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(settings.request_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(socket), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            // A client that goes away mid-request is its own problem, not the collector's.
+            // A client that goes away mid-request, or takes no response, is its own
+            // problem, not the collector's.
             let _ = connection.await;
-            drop(permit);
+            drop((slot, permit));
         });
     }
     drop(listener);

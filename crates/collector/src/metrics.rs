@@ -53,6 +53,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
+    connections_refused: AtomicU64,
+    write_timeouts: AtomicU64,
 }
 
 impl Metrics {
@@ -80,6 +82,16 @@ impl Metrics {
         self.latency_count.fetch_add(1, Relaxed);
         self.latency_sum_micros
             .fetch_add(elapsed.as_micros().min(u64::MAX.into()) as u64, Relaxed);
+    }
+
+    /// A connection closed at once: its client address held its maximum of connections.
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Relaxed);
+    }
+
+    /// A connection closed because its client took none of a response for too long.
+    pub fn write_timed_out(&self) {
+        self.write_timeouts.fetch_add(1, Relaxed);
     }
 
     pub fn render(&self) -> String {
@@ -132,6 +144,21 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let sum = self.latency_sum_micros.load(Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
+        for (name, help, n) in [
+            (
+                "axon_telemetry_connections_refused_total",
+                "Connections closed at once because their client address held its maximum of connections.",
+                &self.connections_refused,
+            ),
+            (
+                "axon_telemetry_write_timeouts_total",
+                "Connections closed because their client took none of a response for the request timeout.",
+                &self.write_timeouts,
+            ),
+        ] {
+            counter(&mut out, name, help);
+            let _ = writeln!(out, "{name} {}", n.load(Relaxed));
+        }
         out
     }
 }
@@ -148,6 +175,7 @@ mod tests {
         metrics.rejected(Reason::TooLarge);
         metrics.observe(Duration::from_millis(3));
         metrics.observe(Duration::from_millis(40));
+        metrics.connection_refused();
         let text = metrics.render();
         let samples: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
         assert_eq!(
@@ -175,6 +203,8 @@ mod tests {
                 "axon_telemetry_report_request_duration_seconds_bucket{le=\"+Inf\"} 2",
                 "axon_telemetry_report_request_duration_seconds_sum 0.043",
                 "axon_telemetry_report_request_duration_seconds_count 2",
+                "axon_telemetry_connections_refused_total 1",
+                "axon_telemetry_write_timeouts_total 0",
             ]
         );
     }

@@ -74,7 +74,7 @@ impl Bucket {
     }
 }
 
-fn key(client: IpAddr) -> IpAddr {
+pub fn key(client: IpAddr) -> IpAddr {
     match client {
         IpAddr::V4(_) => client,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

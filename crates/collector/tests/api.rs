@@ -560,8 +560,19 @@ async fn clients_over_the_rate_limit_get_429_with_retry_after(backend: Backend) 
             json!({"error": "rate limited", "message": "too many requests from this address; retry after 30 s"})
         )
     );
-    // Probes and scrapes are never limited.
+    // Every other request counts against the same limit; the probes never do.
+    for path in ["/metrics", "/v1/summary", "/", "/no-such-path"] {
+        let reply = collector.get(path, None).await;
+        assert_eq!(
+            (reply.status, reply.header("retry-after")),
+            (429, Some("30")),
+            "{path}"
+        );
+    }
     assert_eq!(collector.get("/healthz", None).await.status, 200);
+    assert_eq!(collector.get("/readyz", None).await.status, 200);
+    // A minute later the bucket is full again.
+    collector.clock.set("2026-11-28T12:01:00Z");
     assert_eq!(
         metrics(
             &collector,

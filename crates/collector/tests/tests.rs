@@ -7,6 +7,9 @@ mod support;
 // The HTTP API on SQLite and on a real PostgreSQL server; PostgreSQL's connection faults.
 mod api;
 
+// Clients that hold connections and never read: per-address limits, the write deadline.
+mod connections;
+
 // The dashboard in headless Chromium: figures, a screenshot, no outside requests.
 mod dashboard;
 

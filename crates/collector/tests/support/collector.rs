@@ -90,6 +90,7 @@ impl Collector {
             read_token: Some(TOKEN.to_owned()),
             retention_days: 400,
             rate_limit: 0,
+            connections_per_client: 32,
             request_timeout: Duration::from_secs(10),
         };
         edit(&mut settings);
