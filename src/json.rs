@@ -5,23 +5,23 @@
 //! decodes and UTF-8-checks every skipped string; on realistic pages most of the reporter's
 //! CPU went there (BENCHMARKS.md). Here, skipping a string only looks for its closing quote,
 //! sixteen bytes per comparison (SSE2 on x86_64, NEON on aarch64, through `wide`; both are
-//! part of every such CPU, BENCHMARKS.md "arm64"), and skipping an object
-//! or array classifies 64 bytes at a time into bit masks, working out escapes and the
-//! bytes inside strings with bit arithmetic (the technique of simdjson's first stage).
-//! (Indexing the whole page that way up front, and walking the index, measured more
-//! instructions, in BENCHMARKS.md: most of a page is skipped in a few large containers.)
+//! part of every such CPU, BENCHMARKS.md "arm64").
 //!
-//! What is validated, and what is not:
+//! What is validated, and what is not (BENCHMARKS.md, "How much a skip checks"):
 //! - Values that are read, and every key, are validated and unescaped (by serde_json, for
 //!   the rare string with a backslash): `"sp\u0065c"` is `spec`.
-//! - A skipped value is checked only for its extent: a string for its closing quote, an
-//!   object or array for the balance of its own kind of bracket, strings and escapes taken
-//!   into account. Skipped strings are not checked for valid UTF-8, and brackets of the other
-//!   kind inside a skipped container are not matched (so two errors that cancel out there go
-//!   unseen).
-//! - Syntax errors are reported with their byte offset. `objects` makes a value that fails
-//!   to read cost its object only, and a differential test against serde_json on generated
-//!   pages (`objects`) checks that valid pages read the same either way.
+//! - A skipped value has its grammar checked: brackets where a value may be and closed by
+//!   their own kind, keys, colons, commas, literals. So no broken value can run on into the
+//!   objects after it. Its strings are checked for their closing quote only (not for valid
+//!   UTF-8 or escapes), its numbers for their characters only (`1-2` passes). Checking the
+//!   grammar measured the same time as counting brackets alone (simdjson's first stage on
+//!   64-byte blocks, which this module used before): Kubernetes' JSON is dense with short
+//!   keys and brackets.
+//! - Syntax errors are reported with their byte offset. `objects` makes an object that fails
+//!   to read cost itself only, and fails a page whose structure is broken. A differential
+//!   test against serde_json on generated pages, whole, cut short and with bytes changed
+//!   (`objects`), checks that valid pages read the same either way and that a broken object
+//!   never changes another's count.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -59,12 +59,12 @@ pub enum Expected {
     StringEnd,
     ValidString,
     Number,
-    ClosedContainer,
     Literal,
     End,
     ItemsMember,
     ListMetadata,
     ContinueString,
+    ShallowerNesting,
 }
 
 impl fmt::Display for Expected {
@@ -80,12 +80,12 @@ impl fmt::Display for Expected {
             Expected::StringEnd => "the end of a string",
             Expected::ValidString => "a valid JSON string",
             Expected::Number => "a number",
-            Expected::ClosedContainer => "a closed object or array",
             Expected::Literal => "true, false or null",
             Expected::End => "the end of the document",
             Expected::ItemsMember => "an \"items\" member in the List",
             Expected::ListMetadata => "an object as the List's \"metadata\"",
             Expected::ContinueString => "a string as the List's \"metadata.continue\"",
+            Expected::ShallowerNesting => "at most 128 levels of nesting",
         })
     }
 }
@@ -111,85 +111,10 @@ pub enum JsonType {
     Null,
 }
 
-/// For each needle, a mask of the block's bytes equal to it: bit `i` for byte `i`. Sixteen
-/// bytes per comparison (SSE2 on x86_64, NEON on aarch64: part of every such CPU).
-#[inline(always)]
-fn masks<const N: usize>(block: &[u8; 64], needles: [u8; N]) -> [u64; N] {
-    let needles = needles.map(u8x16::splat);
-    let mut masks = [0u64; N];
-    for lane in 0..4 {
-        let bytes = u8x16::new(sixteen(block, 16 * lane));
-        for (mask, needle) in masks.iter_mut().zip(needles) {
-            *mask |= u64::from(bytes.simd_eq(needle).to_bitmask()) << (16 * lane);
-        }
-    }
-    masks
-}
-
 /// The sixteen bytes at `at`.
 #[inline(always)]
 fn sixteen(bytes: &[u8], at: usize) -> [u8; 16] {
     bytes[at..at + 16].try_into().expect("16 bytes")
-}
-
-/// The masks of the 64 bytes at `at`, padded with zeros (which match nothing) past the
-/// end; `None` when nothing is left.
-#[inline(always)]
-fn block_masks<const N: usize>(bytes: &[u8], at: usize, needles: [u8; N]) -> Option<[u64; N]> {
-    if let Some(block) = bytes.get(at..at + 64) {
-        return Some(masks(block.try_into().expect("64 bytes"), needles));
-    }
-    let rest = bytes.get(at..).filter(|rest| !rest.is_empty())?;
-    let mut padded = [0u8; 64];
-    padded[..rest.len()].copy_from_slice(rest);
-    Some(masks(&padded, needles))
-}
-
-/// Where the container opened by the bracket at `from` closes: its own kind of bracket is
-/// counted (the other kind is balanced inside it) outside strings, block by block.
-fn container_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let (open, close) = if bytes[from] == b'{' {
-        (b'{', b'}')
-    } else {
-        (b'[', b']')
-    };
-    let mut escapes = Escapes::default();
-    let mut in_string = 0u64;
-    let mut depth = 0u64;
-    let mut at = from;
-    while let Some([quotes, backslashes, opens, closes]) =
-        block_masks(bytes, at, [b'"', b'\\', open, close])
-    {
-        let quotes = quotes & !escapes.of(backslashes);
-        // Bytes from an opening quote up to (not including) its closing quote.
-        let strings = prefix_xor(quotes) ^ in_string;
-        in_string = ((strings as i64) >> 63) as u64;
-        let (opens, closes) = (opens & !strings, closes & !strings);
-        // Popcount is no single instruction on baseline x86_64: skip blocks without such
-        // brackets (the usual case inside a large array), and blocks that cannot close the
-        // container (fewer closing brackets than are open), without walking their bits.
-        if opens | closes != 0 {
-            if closes == 0 || u64::from(closes.count_ones()) < depth {
-                depth = depth + u64::from(opens.count_ones()) - u64::from(closes.count_ones());
-            } else {
-                let mut brackets = opens | closes;
-                while brackets != 0 {
-                    let bit = brackets.trailing_zeros();
-                    brackets &= brackets - 1;
-                    if opens & (1 << bit) != 0 {
-                        depth += 1;
-                    } else {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(at + bit as usize);
-                        }
-                    }
-                }
-            }
-        }
-        at += 64;
-    }
-    None
 }
 
 /// The first `"` or `\\` at or after `from`, sixteen bytes per comparison: a key or a
@@ -229,37 +154,6 @@ fn string_end(bytes: &[u8], from: usize) -> Option<usize> {
         // A backslash: the byte after it is escaped, whatever it is.
         at = found + 2;
     }
-}
-
-/// Finds the bytes a backslash escapes, block after block.
-#[derive(Default)]
-struct Escapes {
-    /// 1 when the previous block ended with an odd run of backslashes, escaping byte 0.
-    carry: u64,
-}
-
-impl Escapes {
-    /// The bytes after an odd-length run of backslashes (simdjson's branch-free
-    /// `find_escaped`).
-    #[inline(always)]
-    fn of(&mut self, backslashes: u64) -> u64 {
-        const EVEN_BITS: u64 = 0x5555_5555_5555_5555;
-        let backslashes = backslashes & !self.carry;
-        let follows_escape = (backslashes << 1) | self.carry;
-        let odd_starts = backslashes & !EVEN_BITS & !follows_escape;
-        let (even_starts, overflow) = odd_starts.overflowing_add(backslashes);
-        self.carry = u64::from(overflow);
-        (EVEN_BITS ^ (even_starts << 1)) & follows_escape
-    }
-}
-
-/// Bit `i` of the result is the XOR of bits `0..=i` of `x`.
-#[inline(always)]
-fn prefix_xor(mut x: u64) -> u64 {
-    for shift in [1, 2, 4, 8, 16, 32] {
-        x ^= x << shift;
-    }
-    x
 }
 
 /// Walks a document.
@@ -406,17 +300,48 @@ impl<'a> Reader<'a> {
         self.at = position;
     }
 
-    /// Skips one value of any type.
+    /// Skips one value of any type, checking its grammar but not its strings' contents
+    /// (their closing quotes only): each bracket where a value may be, closed by its own
+    /// kind, keys, colons and commas where they belong. So a value broken in any way that
+    /// changes where it ends fails here, instead of running on into the objects after it.
+    /// Recursive: containers nest at most 128 deep (serde_json's limit too).
     pub fn skip(&mut self) -> Result<()> {
-        match self.peek()? {
-            JsonType::String => self.raw_string().map(drop),
-            JsonType::Object | JsonType::Array => match container_end(self.bytes, self.at) {
-                Some(end) => {
-                    self.at = end + 1;
-                    Ok(())
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: u32) -> Result<()> {
+        const MAX_DEPTH: u32 = 128;
+        let kind = self.peek()?;
+        if matches!(kind, JsonType::Object | JsonType::Array) && depth == MAX_DEPTH {
+            return self.error(Expected::ShallowerNesting);
+        }
+        match kind {
+            JsonType::Object => {
+                self.eat(b'{', Expected::OpenBrace)?;
+                self.skip_whitespace();
+                if self.bytes.get(self.at) == Some(&b'}') {
+                    self.at += 1;
+                    return Ok(());
                 }
-                None => self.error(Expected::ClosedContainer),
-            },
+                loop {
+                    self.skip_whitespace();
+                    // Keys as written: one with an invalid escape is still one key.
+                    self.raw_string()?;
+                    self.eat(b':', Expected::Colon)?;
+                    self.skip_at(depth + 1)?;
+                    self.skip_whitespace();
+                    match self.bytes.get(self.at) {
+                        Some(b',') => self.at += 1,
+                        Some(b'}') => {
+                            self.at += 1;
+                            return Ok(());
+                        }
+                        _ => return self.error(Expected::CommaOrBrace),
+                    }
+                }
+            }
+            JsonType::Array => self.array(|reader| reader.skip_at(depth + 1)),
+            JsonType::String => self.raw_string().map(drop),
             JsonType::Number => self.number().map(drop),
             JsonType::Bool | JsonType::Null => self.literal(),
         }
@@ -618,31 +543,70 @@ mod tests {
         }
     }
 
-    #[test]
-    fn block_masks_mark_exactly_their_bytes() {
-        let block: [u8; 64] = std::array::from_fn(|i| b"\\\"{}[]x\x00"[i % 8]);
-        let every_eighth = |offset: u32| (0..8).fold(0u64, |mask, k| mask | 1 << (8 * k + offset));
-        let needles = [b'\\', b'"', b'{', b'}', b'[', b']', b'x', 0];
-        assert_eq!(
-            masks(&block, needles),
-            [0, 1, 2, 3, 4, 5, 6, 7].map(every_eighth)
-        );
+    /// Where `skip` from byte `from` ends, or `None` when it fails.
+    fn skipped_to(document: &[u8], from: usize) -> Option<usize> {
+        let mut reader = Reader::new(document);
+        reader.at = from;
+        reader.skip().ok().map(|()| reader.at)
     }
 
     #[test]
-    fn containers_close_where_their_own_bracket_does() {
+    fn containers_close_where_their_bracket_does() {
         let document = br#"{"a\"{":["}",{"b":"\\"}]} tail"#;
-        assert_eq!(container_end(document, 0), Some(24));
-        assert_eq!(container_end(document, 8), Some(23));
-        assert_eq!(container_end(document, 13), Some(22));
-        assert_eq!(container_end(&document[..24], 0), None);
+        assert_eq!(skipped_to(document, 0), Some(25));
+        assert_eq!(skipped_to(document, 8), Some(24));
+        assert_eq!(skipped_to(document, 13), Some(23));
+        assert_eq!(skipped_to(&document[..24], 0), None);
     }
 
     #[test]
-    fn prefix_xor_marks_the_bytes_between_quote_pairs() {
-        assert_eq!(prefix_xor(0b1000_0100), 0b0111_1100);
-        assert_eq!(prefix_xor(1 << 63), 1 << 63);
-        assert_eq!(prefix_xor(1), u64::MAX);
+    fn a_skipped_value_is_checked_for_its_grammar() {
+        let fits: [&[u8]; 5] = [
+            br#"{ "a" : [ { } , [ ] , 1 ] , "b" : { "c" : [ [ ] ] } }"#,
+            b"[[],{},[[]]]",
+            br#"{"a":{"b":{"c":1}},"d":[{"e":[]}]}"#,
+            br#"["{", {"]": "}"}, "["]"#,
+            br#"{"k\q": "\x invalid escapes are not checked"}"#,
+        ];
+        for document in fits {
+            let text = String::from_utf8_lossy(document);
+            assert_eq!(skipped_to(document, 0), Some(document.len()), "{text}");
+        }
+        let broken: [&[u8]; 11] = [
+            // A closing bracket of the other kind.
+            b"[1, {]}",
+            br#"{"a": [1, 2}"#,
+            // An object or array where an object's member (a key) must be.
+            br#"{"a":{"b":{"c":1}},{"spec":{}}}"#,
+            br#"{"a":1,[2]}"#,
+            b"{{}}",
+            // An array's element without the comma before it.
+            b"[{}{}]",
+            b"[[] []]",
+            // A key without its colon, or with no value.
+            br#"{"a" 1}"#,
+            br#"{"a":}"#,
+            // Trailing commas.
+            b"[1,]",
+            br#"{"a":1,}"#,
+        ];
+        for document in broken {
+            let text = String::from_utf8_lossy(document);
+            assert_eq!(skipped_to(document, 0), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn containers_nest_up_to_128_deep() {
+        let nested = |depth: usize| [b"[".repeat(depth), b"]".repeat(depth)].concat();
+        assert_eq!(skipped_to(&nested(128), 0), Some(256));
+        let mut reader = Reader::new(b"");
+        let deeper = nested(129);
+        reader.bytes = &deeper;
+        assert_eq!(
+            reader.skip(),
+            Err(Error::at(128, Expected::ShallowerNesting))
+        );
     }
 
     #[test]
@@ -687,7 +651,7 @@ mod tests {
             (br#"{"a": "open"#, Error::at(6, Expected::StringEnd)),
             (
                 br#"{"a": [1, {"b": 2}"#,
-                Error::at(6, Expected::ClosedContainer),
+                Error::at(18, Expected::CommaOrBracket),
             ),
             (br#"{"a": 1 "b": 2}"#, Error::at(8, Expected::CommaOrBrace)),
             (br#"{"a": nope}"#, Error::at(6, Expected::Literal)),

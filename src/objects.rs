@@ -713,9 +713,9 @@ fn decode_items<T: Tally>(reader: &mut Reader<'_>, tally: &mut T) -> json::Resul
             match object::<T::Object>(reader) {
                 Ok(Field::Present(object)) if object.well_typed() => tally.add(object),
                 Ok(_) => tally.add_malformed(),
-                // A value that cannot be read (an invalid escape or UTF-8 in a field the
-                // report reads) costs its object: skipped whole, by its structure alone. A
-                // page whose structure is broken still fails.
+                // An object that cannot be read (an invalid escape or UTF-8 in a field the
+                // report reads) costs itself: skipped whole, its grammar checked. A page
+                // whose structure is broken fails.
                 Err(_) => {
                     reader.rewind(start);
                     reader.skip()?;
@@ -909,6 +909,19 @@ mod tests {
                 (Some(AgentType::Gemini), None, Field::Absent)
             ]
         );
+    }
+
+    /// Two Tasks, the first missing two closing braces in a field the report skips and the
+    /// second with two too many: counting braces alone, the two errors cancel out and the
+    /// page reads as one Task (codex, with the second's phase). The skipped field's grammar
+    /// is checked, so the page fails instead, saying where.
+    #[test]
+    fn errors_that_cancel_out_in_a_bracket_count_fail_the_page() {
+        let page = br#"{"items":[{"spec":{"type":"codex"},"extra":{"a":{"b":{"c":1}},{"spec":{"type":"gemini"}}},"status":{"phase":"Failed"}}]}"#;
+        let mut seen = Seen::default();
+        let error = decode_page(page, &mut seen).unwrap_err();
+        assert_eq!(error.to_string(), "expected a string at byte 62");
+        assert_eq!(&page[62..63], b"{");
     }
 
     /// A continue token of the wrong type, or metadata that is not an object, would end the
@@ -1244,6 +1257,8 @@ mod tests {
         ];
         let mut g = Generator(0x5eed_cafe_f00d);
         let mut compared = 0;
+        let mut corrupted_items = 0;
+        let mut compared_pairs = 0;
         for pad in 0..64 {
             let mut items = Vec::new();
             for _ in 0..1 + g.below(6) {
@@ -1272,27 +1287,102 @@ mod tests {
                 let separator = format!("{},{}", g.space(), g.space());
                 items.push(format!("{{{}{}}}", g.space(), members.join(&separator)));
             }
+            let head = format!(
+                r#"{{"apiVersion":"kelos.dev/v1alpha2",{}"items"{}:["#,
+                g.space(),
+                g.space()
+            );
             let page = format!(
-                r#"{{"apiVersion":"kelos.dev/v1alpha2",{}"items"{}:[{}],"metadata":{{"resourceVersion":"1"}}}}"#,
-                g.space(),
-                g.space(),
+                r#"{head}{}],"metadata":{{"resourceVersion":"1"}}}}"#,
                 items.join(",")
             );
+            // Where each item is on the page.
+            let mut spans = Vec::new();
+            let mut start = head.len();
+            for item in &items {
+                spans.push(start..start + item.len());
+                start += item.len() + 1;
+            }
             let want = reference(page.as_bytes()).expect("the generator makes valid JSON");
-            assert_eq!(decoded(page.as_bytes()).unwrap(), (want, 0), "{page}");
+            assert_eq!(
+                decoded(page.as_bytes()).unwrap(),
+                (want.clone(), 0),
+                "{page}"
+            );
 
-            for at in [page.len() / 3, page.len() / 2, page.len() - 2] {
+            for at in (0..page.len()).step_by(5) {
                 let mut changed = page.as_bytes().to_vec();
-                changed[at] = b"{}[]\",:\\x"[g.below(9) as usize];
-                for broken in [page.as_bytes()[..at].to_vec(), changed] {
-                    if let (Some(want), Ok((got, 0))) = (reference(&broken), decoded(&broken)) {
-                        assert_eq!(got, want, "{}", String::from_utf8_lossy(&broken));
+                changed[at] = b"{}[]\",:\\x "[g.below(10) as usize];
+                let cut = page.as_bytes()[..at].to_vec();
+                for broken in [cut, changed] {
+                    let text = String::from_utf8_lossy(&broken);
+                    let Ok((got, malformed)) = decoded(&broken) else {
+                        continue;
+                    };
+                    if let Some(reference) = reference(&broken)
+                        && malformed == 0
+                    {
+                        assert_eq!(got, reference, "{text}");
                         compared += 1;
                     }
+                    // Read at all, a page with one byte changed still has every item but
+                    // the one the byte is in exactly as before: that one may read
+                    // differently or be malformed, and no other item is lost or merged.
+                    let hit = spans.iter().position(|span| span.contains(&at));
+                    let mut others = want.clone();
+                    if let Some(k) = hit {
+                        others.remove(k);
+                    }
+                    let mut got_others = got.clone();
+                    if let Some(k) = hit.filter(|_| malformed == 0) {
+                        assert_eq!(got.len(), want.len(), "{text}");
+                        got_others.remove(k);
+                    }
+                    assert_eq!(got_others, others, "{text}");
+                    assert_eq!(
+                        got.len() as u64 + malformed,
+                        want.len() as u64,
+                        "byte {at}: {text}"
+                    );
+                    corrupted_items += u64::from(hit.is_some() && malformed == 1);
                 }
             }
+            // Two brackets changed at once, so that the two errors may cancel out in a
+            // bracket count: read at all, the page has as many items as before, and every
+            // item neither change is in reads as before.
+            for _ in 0..400 {
+                let mut broken = page.as_bytes().to_vec();
+                let at =
+                    [g.below(page.len() as u64), g.below(page.len() as u64)].map(|a| a as usize);
+                for a in at {
+                    broken[a] = b"{}[]"[g.below(4) as usize];
+                }
+                let Ok((got, malformed)) = decoded(&broken) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&broken);
+                assert_eq!(
+                    got.len() as u64 + malformed,
+                    want.len() as u64,
+                    "bytes {at:?}: {text}"
+                );
+                let untouched = (0..want.len())
+                    .filter(|k| !at.iter().any(|a| spans[*k].contains(a)))
+                    .map(|k| &want[k]);
+                let mut rest = got.iter();
+                for item in untouched {
+                    assert!(
+                        rest.any(|g| g == item),
+                        "{item:?} lost: bytes {at:?}: {text}"
+                    );
+                }
+                compared_pairs += 1;
+            }
         }
-        // Some changed bytes leave valid JSON (an `x` in a padding string, say).
+        // Some changed bytes leave valid JSON (an `x` in a padding string, say), and some
+        // make their item malformed while the page reads on.
         assert!(compared > 0);
+        assert!(corrupted_items > 0);
+        assert!(compared_pairs > 0);
     }
 }
