@@ -3,16 +3,11 @@
 //! difference between an `ITERS=15` and an `ITERS=5` run (`ROUNDS=1`), divided by 10, is
 //! the instructions per page quoted in BENCHMARKS.md.
 
-// Only the object generator is used here, not the ground truth.
-#[allow(dead_code)]
-#[path = "scale/generate.rs"]
-mod generate;
-
 use std::collections::HashSet;
 use std::time::Instant;
 
 use axon_telemetry::objects::{self, Tally, Task};
-use generate::{Cluster, Kind};
+use axon_telemetry_testkit::generate::{Cluster, Kind};
 
 const TASKS_PER_PAGE: u64 = 500;
 

@@ -1,6 +1,6 @@
 //! A dry-run report against a fake cluster, for anyone without one: `hack/demo.sh`.
 //!
-//! Starts the test suite's fake Kubernetes API (tests/support) with a small sample of Kelos
+//! Starts the test suite's fake Kubernetes API (crates/testkit) with a small sample of Kelos
 //! v0.52.0 objects (`--axon`: of Axon v0.12.0, the `axon.io` era), writes a kubeconfig for
 //! it, and runs the real `axon-telemetry report --dry-run` binary against it. Stdout is the
 //! exact JSON such a cluster would send; stderr is what `kubectl logs` would show.
@@ -14,8 +14,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use axon_telemetry_testkit::{fake_kube::FakeKube, fixtures};
 
 /// Removes `flag` from `args`; whether it was there.
 fn take_flag(args: &mut Vec<OsString>, flag: &str) -> bool {
@@ -40,12 +39,12 @@ fn main() -> ExitCode {
     let runner = take_value(&mut args, "--runner");
     let chosen = take_value(&mut args, "--reporter").map(PathBuf::from);
     let (kube, sample, release) = if axon {
-        let kube = support::fake_kube::FakeKube::start();
-        kube.add(support::fixtures::sample_cluster());
+        let kube = FakeKube::start();
+        kube.add(fixtures::sample_cluster());
         (kube, "sample_cluster() (Axon v0.12.0)", "v0.12.0")
     } else {
-        let kube = support::fake_kube::FakeKube::kelos();
-        kube.add(support::fixtures::kelos_cluster());
+        let kube = FakeKube::kelos();
+        kube.add(fixtures::kelos_cluster());
         (kube, "kelos_cluster() (Kelos v0.52.0)", "v0.52.0")
     };
     let reporter = match chosen {
@@ -68,7 +67,7 @@ fn main() -> ExitCode {
         },
     };
     eprintln!(
-        "demo: a fake Kubernetes API at {} serves the objects of tests/support/fixtures.rs {sample}",
+        "demo: a fake Kubernetes API at {} serves the objects of crates/testkit/src/fixtures.rs {sample}",
         kube.url()
     );
     let mode: Vec<OsString> = match take_value(&mut args, "--send") {

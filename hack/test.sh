@@ -18,7 +18,7 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "each crate builds on its own (as its image does: features not unified with the others')"
-for crate in axon-telemetry-report axon-telemetry-collector axon-telemetry; do
+for crate in axon-telemetry-report axon-telemetry-collector axon-telemetry axon-telemetry-testkit; do
   cargo check --locked -p "$crate" --bins --lib
 done
 

@@ -9,7 +9,7 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::client::Body;
 use serde_json::{Value, json};
 
-use crate::generate::{Cluster, Flavor};
+use axon_telemetry_testkit::generate::{Cluster, Flavor};
 
 /// Bytes kept from the end of a page: the list's metadata (with the continue token) is there.
 const TAIL: usize = 4096;

@@ -1,6 +1,7 @@
-//! The benchmark's fake API server: serves generated list pages (and, without `limit`, the
-//! whole list in one response) as a chunked stream, so it holds one chunk in memory at a
-//! time however large the cluster. It counts requests and bytes and times its own work.
+//! The benchmark's fake API: serves generated list pages (and, without `limit`, the whole
+//! list in one response) as a chunked stream on the test kit's server, so it holds one
+//! chunk in memory at a time however large the cluster. It counts requests and bytes and
+//! times its own work.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -9,15 +10,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use axon_telemetry_testkit::generate::{Cluster, Kind};
+use axon_telemetry_testkit::server::{Received, Server};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hyper::body::{Body, Bytes, Frame, Incoming};
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::sync::oneshot;
-
-use super::generate::{Cluster, Kind};
+use hyper::Response;
+use hyper::body::{Body, Bytes, Frame};
 
 /// Objects per chunk of a streamed list: ~130 KB of Tasks.
 const CHUNK_OBJECTS: u64 = 64;
@@ -53,69 +51,34 @@ impl Stats {
 pub struct FakeApi {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
-    shutdown: Option<oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    // Stops its thread when dropped.
+    _server: Server,
 }
 
 impl FakeApi {
-    /// Serves `cluster` on 127.0.0.1 from one thread of its own (one core, like an API
-    /// server replica serving one client).
+    /// Serves `cluster` on 127.0.0.1 from the test kit's server: one thread of its own
+    /// (one core, like an API server replica serving one client).
     pub fn start(cluster: Cluster) -> FakeApi {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let stats = Arc::new(Stats::default());
-        let (shutdown, mut stop) = oneshot::channel::<()>();
-        let served = stats.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    let (stream, _) = tokio::select! {
-                        _ = &mut stop => return,
-                        accepted = listener.accept() => accepted.unwrap(),
-                    };
-                    let stats = served.clone();
-                    tokio::spawn(async move {
-                        let service = service_fn(move |request| {
-                            let stats = stats.clone();
-                            async move { Ok::<_, hyper::Error>(respond(cluster, &stats, request)) }
-                        });
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service)
-                            .await;
-                    });
-                }
-            });
-        });
+        let served = Arc::clone(&stats);
+        let server = Server::start(
+            Arc::new(move |request: Received| Some(respond(cluster, &served, &request))),
+            None,
+        );
         FakeApi {
-            addr,
+            addr: server.addr,
             stats,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _server: server,
         }
     }
 }
 
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn respond(cluster: Cluster, stats: &Arc<Stats>, request: Request<Incoming>) -> Response<ListBody> {
+fn respond(cluster: Cluster, stats: &Arc<Stats>, request: &Received) -> Response<ListBody> {
     stats.requests.fetch_add(1, Ordering::Relaxed);
-    let path = request.uri().path().to_owned();
-    let query = request.uri().query().unwrap_or("").to_owned();
+    let (path, query) = request
+        .target
+        .split_once('?')
+        .unwrap_or((&request.target, ""));
     let fixed = |status: u16, body: &str| {
         Response::builder()
             .status(status)

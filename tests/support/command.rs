@@ -9,7 +9,7 @@ use assert_cmd::Command;
 
 use serde_json::Value;
 
-use super::fake_kube::FakeKube;
+use axon_telemetry_testkit::fake_kube::FakeKube;
 
 /// Far longer than any run in the tests takes (the slowest waits out a few retries).
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);

@@ -10,7 +10,7 @@ use http_body_util::Full;
 use hyper::Response;
 use hyper::body::Bytes;
 
-use super::server::{Received, Server};
+use axon_telemetry_testkit::server::{Received, Server};
 
 /// One scripted answer.
 #[derive(Clone, Debug)]

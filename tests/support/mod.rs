@@ -1,13 +1,7 @@
-//! Test support: a fake Kubernetes API, a mock report endpoint, object fixtures and the
-//! reporter as a hermetic command.
-//! `examples/demo.rs` reuses the fake API and fixtures.
+//! Test support: the fake Kubernetes API, object fixtures and the loopback server come from
+//! `axon-telemetry-testkit` (shared with the demo and the benchmarks); the mock report
+//! endpoint and the reporter as a hermetic command are the integration tests' own.
 
-#![allow(dead_code)]
-
-// Integration tests only (`cfg(test)`): it needs the binary path Cargo gives them.
-#[cfg(test)]
 pub mod command;
 pub mod endpoint;
-pub mod fake_kube;
-pub mod fixtures;
-pub mod server;
+pub use axon_telemetry_testkit::{fake_kube, fixtures};

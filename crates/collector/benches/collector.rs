@@ -6,10 +6,6 @@
 //! twice (the summary and /metrics against what was sent), and prints latency percentiles,
 //! throughput and the collector's peak RSS (wait4). Not a test: timings live here.
 
-#[allow(dead_code)]
-#[path = "../tests/support/postgres.rs"]
-mod postgres;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axon_telemetry_testkit::postgres;
 use serde_json::{Value, json};
 
 const READ_TOKEN: &str = "bench-token";

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use super::postgres;
+use axon_telemetry_testkit::postgres;
 
 /// The read token every test collector is started with.
 pub const TOKEN: &str = "test-read-token";

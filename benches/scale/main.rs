@@ -7,11 +7,7 @@
 //! the same run; the reporter's and baseline's numbers are checked against the generator's
 //! ground truth. Not a test: timings live here, never in `cargo test`.
 
-#[path = "scale/clients.rs"]
 mod clients;
-#[path = "scale/generate.rs"]
-mod generate;
-#[path = "scale/server.rs"]
 mod server;
 
 use std::io::Read;
@@ -19,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use generate::{Cluster, Flavor};
+use axon_telemetry_testkit::generate::{Cluster, Flavor};
 use server::{FakeApi, Taken};
 
 /// The generator's seed: the same objects every run.

@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
-pub use axon_telemetry::api::Kind;
-use axon_telemetry::api::{Api, GROUPS};
+pub use axon_telemetry_report::api::Kind;
+use axon_telemetry_report::api::{Api, GROUPS};
 
 /// Which operator the generated cluster runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,12 +1,15 @@
-//! A loopback HTTP(S) server on its own thread, for the fakes. Handlers are synchronous
-//! and see the whole request; `None` means "never answer" (a hung server).
+//! A loopback HTTP(S) server on its own thread (one core, like an API server replica serving
+//! one client), for the fakes and the benchmarks. Handlers are synchronous and see the whole
+//! request; `None` means "never answer" (a hung server). A response's body is whole
+//! (`Full<Bytes>`, the default) or any other hyper body, such as the scale benchmark's lists
+//! streamed as the connection takes them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -36,7 +39,7 @@ impl Received {
     }
 }
 
-pub type Handler = Arc<dyn Fn(Received) -> Option<Response<Full<Bytes>>> + Send + Sync>;
+pub type Handler<B = Full<Bytes>> = Arc<dyn Fn(Received) -> Option<Response<B>> + Send + Sync>;
 
 /// Stops and joins its thread when dropped.
 pub struct Server {
@@ -46,7 +49,12 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(handler: Handler, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
+    pub fn start<B>(handler: Handler<B>, tls: Option<Arc<rustls::ServerConfig>>) -> Server
+    where
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -93,10 +101,10 @@ impl Server {
     }
 }
 
-async fn respond(
-    handler: Handler,
+async fn respond<B>(
+    handler: Handler<B>,
     request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, hyper::Error> {
+) -> Result<Response<B>, hyper::Error> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await?.to_bytes();
     let received = Received {

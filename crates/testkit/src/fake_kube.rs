@@ -18,8 +18,8 @@ use hyper::Response;
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-use super::fixtures::{Api, Object};
-use super::server::{Received, Server, json as json_response};
+use crate::fixtures::{Api, Object};
+use crate::server::{Received, Server, json as json_response};
 
 /// The bearer token in the kubeconfig the fake writes; anything else is 401.
 const TOKEN: &str = "fake-kube-token";
