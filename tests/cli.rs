@@ -1,14 +1,8 @@
 //! The command line: help, version, usage errors (exit 2, one line), opt-out variables.
 
-use assert_cmd::Command;
-
-use crate::support::command::{binary, hermetic, reporter, run};
+use crate::support::command::{Reporter, bare, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
-
-fn bare() -> Command {
-    hermetic(binary())
-}
 
 #[test]
 fn no_command_prints_help_and_exits_2() {
@@ -89,7 +83,7 @@ fn bad_flags_exit_2_with_one_line_and_touch_nothing() {
         ),
     ];
     for (args, message) in cases {
-        let run = run(reporter(&kube).args(args));
+        let run = Reporter::against(&kube).args(args).run();
         assert_eq!(
             (run.code, run.stderr_lines()),
             (2, vec![message]),
@@ -102,7 +96,9 @@ fn bad_flags_exit_2_with_one_line_and_touch_nothing() {
 #[test]
 fn bad_environment_values_name_the_flag() {
     let kube = FakeKube::start();
-    let run = run(reporter(&kube).env("AXON_TELEMETRY_ENDPOINT", "ftp://example.com/report"));
+    let run = Reporter::against(&kube)
+        .env("AXON_TELEMETRY_ENDPOINT", "ftp://example.com/report")
+        .run();
     assert_eq!(run.code, 2);
     assert_eq!(
         run.stderr_lines(),
@@ -117,9 +113,10 @@ fn opting_out_makes_no_request_at_all() {
     for (name, value) in [("DO_NOT_TRACK", "1"), ("AXON_TELEMETRY_DISABLED", "true")] {
         let kube = FakeKube::start();
         let endpoint = Endpoint::start();
-        let run = run(reporter(&kube)
+        let run = Reporter::against(&kube)
             .env(name, value)
-            .args(["--endpoint", &endpoint.url()]));
+            .args(["--endpoint", &endpoint.url()])
+            .run();
         assert_eq!(run.code, 0, "{name}");
         assert_eq!(
             run.stderr_lines(),
@@ -136,9 +133,10 @@ fn opting_out_makes_no_request_at_all() {
 fn do_not_track_0_does_not_opt_out() {
     let kube = FakeKube::start();
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube)
+    let run = Reporter::against(&kube)
         .env("DO_NOT_TRACK", "0")
-        .args(["--endpoint", &endpoint.url()]));
+        .args(["--endpoint", &endpoint.url()])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(endpoint.received().len(), 1);
 }
@@ -207,7 +205,7 @@ fn a_ca_file_without_certificates_exits_2_before_any_request() {
     let kube = FakeKube::start();
     let ca = kube.dir().join("ca.pem");
     std::fs::write(&ca, "not a certificate").unwrap();
-    let run = run(reporter(&kube).arg("--ca-file").arg(&ca));
+    let run = Reporter::against(&kube).arg("--ca-file").arg(&ca).run();
     assert_eq!(run.code, 2);
     assert_eq!(
         run.logged("ERROR"),
@@ -222,7 +220,9 @@ fn a_ca_file_without_certificates_exits_2_before_any_request() {
 #[test]
 fn json_logs_are_one_object_per_line() {
     let kube = FakeKube::start();
-    let run = run(reporter(&kube).args(["--dry-run", "--log-format", "json"]));
+    let run = Reporter::against(&kube)
+        .args(["--dry-run", "--log-format", "json"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let events: Vec<serde_json::Value> = run
         .stderr
@@ -250,18 +250,17 @@ fn json_logs_are_one_object_per_line() {
 fn max_delay_waits_a_random_time_before_reporting_but_not_in_a_dry_run() {
     let kube = FakeKube::start();
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube).args(["--endpoint", &endpoint.url(), "--max-delay", "20ms"]));
+    let run = Reporter::against(&kube)
+        .args(["--endpoint", &endpoint.url(), "--max-delay", "20ms"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let waiting = run.logged("INFO")[1];
     assert!(waiting.starts_with("waiting ") && waiting.ends_with(" before reporting: a random delay up to --max-delay 20ms, so that clusters do not all report at once"), "{waiting}");
     assert_eq!(endpoint.received().len(), 1);
 
-    let dry = run_dry(&kube);
-    assert!(!dry.stderr.contains("waiting"), "{}", dry.stderr);
-}
-
-fn run_dry(kube: &FakeKube) -> crate::support::command::Run {
-    run(reporter(kube)
+    let dry = Reporter::against(&kube)
         .args(["--dry-run"])
-        .env("AXON_TELEMETRY_MAX_DELAY", "1h"))
+        .env("AXON_TELEMETRY_MAX_DELAY", "1h")
+        .run();
+    assert!(!dry.stderr.contains("waiting"), "{}", dry.stderr);
 }

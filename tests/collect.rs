@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::command::{normalized, reporter, run, stored_id};
+use crate::support::command::{Reporter, normalized, stored_id};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::{AgentConfig, Api, Task, TaskSpawner, Workspace, sample_cluster};
@@ -12,8 +12,9 @@ fn sample_cluster_is_reported_exactly() {
     let kube = FakeKube::start();
     kube.add(sample_cluster());
     let endpoint = Endpoint::start();
-    let run =
-        run(reporter(&kube).args(["--endpoint", &endpoint.url(), "--axon-version", "v0.5.0"]));
+    let run = Reporter::against(&kube)
+        .args(["--endpoint", &endpoint.url(), "--axon-version", "v0.5.0"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let sent = endpoint.received();
     assert_eq!(sent.len(), 1);
@@ -48,18 +49,6 @@ static NO_WORKER_POOLS: std::sync::LazyLock<serde_json::Value> = std::sync::Lazy
     || json!({"total": 0, "byPhase": {}, "desiredReplicas": 0, "currentReplicas": 0, "readyReplicas": 0}),
 );
 
-/// Runs the reporter against `kube` with `args` and returns the sent report, normalized.
-fn report_of(kube: &FakeKube, args: &[&str]) -> (serde_json::Value, crate::support::command::Run) {
-    let endpoint = Endpoint::start();
-    let run = run(reporter(kube)
-        .args(["--endpoint", &endpoint.url()])
-        .args(args));
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let sent = endpoint.received();
-    assert_eq!(sent.len(), 1, "{}", run.stderr);
-    (normalized(&sent[0].body), run)
-}
-
 /// The Task list requests the fake API received, in order.
 fn task_lists(kube: &FakeKube) -> Vec<String> {
     kube.requests()
@@ -71,7 +60,7 @@ fn task_lists(kube: &FakeKube) -> Vec<String> {
 #[test]
 fn an_empty_cluster_reports_zeros() {
     let kube = FakeKube::start();
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(
         report,
         json!({
@@ -102,7 +91,9 @@ fn lists_are_paginated_with_the_page_size_and_counted_once() {
             .agent("codex")
             .phase("Succeeded")
     }));
-    let (report, _) = report_of(&kube, &["--page-size", "100"]);
+    let (report, _) = Reporter::against(&kube)
+        .args(["--page-size", "100"])
+        .report();
     assert_eq!(
         report["tasks"],
         json!({"total": 1234, "byType": {"codex": 1234}, "byPhase": {"Succeeded": 1234}})
@@ -138,7 +129,9 @@ fn a_continue_key_inside_the_objects_is_never_sent_as_a_token() {
             ),
         );
     }
-    let (report, _) = report_of(&kube, &["--page-size", "100"]);
+    let (report, _) = Reporter::against(&kube)
+        .args(["--page-size", "100"])
+        .report();
     assert_eq!(
         report["tasks"],
         json!({"total": 250, "byType": {"codex": 250}, "byPhase": {"Succeeded": 250}})
@@ -163,7 +156,7 @@ fn a_continue_key_inside_the_objects_is_never_sent_as_a_token() {
 fn the_default_page_size_is_500() {
     let kube = FakeKube::start();
     kube.add((0..1001).map(|i| Task::new("a", &format!("t{i}"))));
-    report_of(&kube, &[]);
+    Reporter::against(&kube).report();
     let limits: Vec<String> = kube
         .requests()
         .into_iter()
@@ -191,7 +184,7 @@ fn values_outside_the_vocabulary_are_bucketed() {
         Task::new("a", "4").agent("").phase(""),
         Task::new("a", "5").agent_json(serde_json::Value::Null),
     ]);
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(
         report["tasks"],
         json!({"total": 5, "byType": {"cursor": 1, "other": 4}, "byPhase": {"Running": 1, "Unknown": 4}})
@@ -218,7 +211,7 @@ fn usage_sums_skip_values_that_are_not_plausible_numbers() {
             .result("output-tokens", json!([1])),
         good("8"),
     ]);
-    let (report, run) = report_of(&kube, &[]);
+    let (report, run) = Reporter::against(&kube).report();
     assert_eq!(
         report["usage"],
         json!({"totalCostUsd": 2.5, "totalInputTokens": 3500, "totalOutputTokens": 500})
@@ -249,7 +242,7 @@ fn usage_is_read_from_the_hyphenated_keys_then_the_underscore_spellings() {
             .result("cost_usd", json!("7"))
             .result("input_tokens", json!("1")),
     ]);
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(
         report["usage"],
         json!({"totalCostUsd": 1.75, "totalInputTokens": 1151, "totalOutputTokens": 115})
@@ -272,7 +265,7 @@ fn malformed_objects_are_skipped_and_counted_in_the_log() {
         kube.add_raw("tasks", raw);
     }
     kube.add_raw("workspaces", r#"{"metadata":"broken"}"#);
-    let (report, run) = report_of(&kube, &[]);
+    let (report, run) = Reporter::against(&kube).report();
     assert_eq!(
         report["tasks"],
         json!({"total": 1, "byType": {"gemini": 1}, "byPhase": {"Failed": 1}})
@@ -301,7 +294,7 @@ fn spawner_triggers_become_sorted_source_types() {
         TaskSpawner::new("a", "5").when("cron", serde_json::Value::Null),
         TaskSpawner::new("a", "6"),
     ]);
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(
         report["features"],
         json!({"taskSpawners": 6, "agentConfigs": 0, "workspaces": 0, "sourceTypes": ["cron", "github", "jira"],
@@ -321,7 +314,7 @@ fn namespaces_are_counted_once_across_kinds() {
     kube.add([Workspace::new("b", "w"), Workspace::new("c", "w")]);
     kube.add([AgentConfig::new("d", "c")]);
     kube.add([TaskSpawner::new("a", "s")]);
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(report["scale"], json!({"namespaces": 4}));
 }
 
@@ -329,7 +322,9 @@ fn namespaces_are_counted_once_across_kinds() {
 fn versions_are_reduced_to_release_numbers() {
     let kube = FakeKube::start();
     kube.set_git_version("v1.30.4-eks-a737599");
-    let (report, run) = report_of(&kube, &["--axon-version", "v0.52.0-acme-build"]);
+    let (report, run) = Reporter::against(&kube)
+        .args(["--axon-version", "v0.52.0-acme-build"])
+        .report();
     assert_eq!(
         (&report["k8sVersion"], &report["version"]),
         (&json!("v1.30.4"), &json!("v0.52.0"))
@@ -348,7 +343,7 @@ fn kelos_v1alpha1_alone_is_read_and_pool_backed_tasks_are_other() {
         Task::new("a", "pooled").pool("big").phase("Running"),
         Task::new("b", "legacy").agent("gemini").phase("Failed"),
     ]);
-    let (report, _) = report_of(&kube, &[]);
+    let (report, _) = Reporter::against(&kube).report();
     assert_eq!(
         report["api"],
         json!([{"group": "kelos.dev", "version": "v1alpha1"}])
@@ -387,7 +382,7 @@ fn a_cluster_with_both_groups_reports_both() {
             .usage("0.5", "5", "1")],
     );
     kube.add_to("kelos.dev", [Workspace::new("new", "w")]);
-    let (report, run) = report_of(&kube, &[]);
+    let (report, run) = Reporter::against(&kube).report();
     assert_eq!(
         report["api"],
         json!([{"group": "axon.io", "version": "v1alpha1"}, {"group": "kelos.dev", "version": "v1alpha2"}])
@@ -418,7 +413,7 @@ fn a_cluster_with_both_groups_reports_both() {
 #[test]
 fn a_cluster_with_neither_group_reports_zeros_with_one_warning() {
     let kube = FakeKube::serving(&[]);
-    let (report, run) = report_of(&kube, &[]);
+    let (report, run) = Reporter::against(&kube).report();
     assert_eq!(report["api"], json!([]));
     assert_eq!(report["tasks"]["total"], 0);
     assert_eq!(
@@ -437,7 +432,7 @@ fn a_kind_missing_from_a_served_version_counts_zero_and_warns() {
     let kube = FakeKube::kelos();
     kube.uninstall_crd("taskrecords");
     kube.add([Task::new("a", "t").worker("codex")]);
-    let (report, run) = report_of(&kube, &[]);
+    let (report, run) = Reporter::against(&kube).report();
     assert_eq!(report["tasks"]["total"], 1);
     assert_eq!(report["features"]["taskRecords"], 0);
     assert_eq!(

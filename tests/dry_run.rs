@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::command::{reporter, run};
+use crate::support::command::{Reporter, run};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::{kelos_cluster, sample_cluster};
@@ -14,13 +14,15 @@ fn dry_run_prints_the_report_and_changes_nothing() {
     let kube = FakeKube::start();
     kube.add(sample_cluster());
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube).args([
-        "--dry-run",
-        "--endpoint",
-        &endpoint.url(),
-        "--axon-version",
-        "v0.5.0",
-    ]));
+    let run = Reporter::against(&kube)
+        .args([
+            "--dry-run",
+            "--endpoint",
+            &endpoint.url(),
+            "--axon-version",
+            "v0.5.0",
+        ])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let stamp = serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["timestamp"]
         .as_str()
@@ -122,7 +124,9 @@ fn dry_run_prints_the_report_and_changes_nothing() {
 fn a_kelos_cluster_gives_the_exact_v2_report() {
     let kube = FakeKube::kelos();
     kube.add(kelos_cluster());
-    let run = run(reporter(&kube).args(["--dry-run", "--axon-version", "v0.52.0"]));
+    let run = Reporter::against(&kube)
+        .args(["--dry-run", "--axon-version", "v0.52.0"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         crate::support::command::normalized(&run.stdout),
@@ -187,7 +191,9 @@ fn dry_run_shows_an_existing_id() {
         "axon-telemetry",
         json!({"installationId": THEIRS}),
     );
-    let run = run(reporter(&kube).env("AXON_TELEMETRY_DRY_RUN", "true"));
+    let run = Reporter::against(&kube)
+        .env("AXON_TELEMETRY_DRY_RUN", "true")
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["installationId"], THEIRS);
@@ -202,7 +208,7 @@ fn dry_run_never_replaces_an_invalid_id() {
         "axon-telemetry",
         json!({"installationId": "garbage"}),
     );
-    let run = run(reporter(&kube).arg("--dry-run"));
+    let run = Reporter::against(&kube).arg("--dry-run").run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(kube.writes(), Vec::<String>::new());
     assert_eq!(

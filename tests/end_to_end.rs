@@ -6,7 +6,7 @@ use axon_telemetry_collector::store::Location;
 use axon_telemetry_collector::{Running, Settings, system_clock};
 use serde_json::{Value, json};
 
-use crate::support::command::{binary, hermetic, reporter, run};
+use crate::support::command::{Reporter, binary, hermetic, run};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
 
@@ -68,13 +68,15 @@ async fn the_reporter_against_the_fake_cluster_reaches_the_summary() {
     kube.add(sample_cluster());
     let endpoint = collector.endpoint();
     tokio::task::spawn_blocking(move || {
-        let run = run(reporter(&kube).args([
-            "--endpoint",
-            &endpoint,
-            "--axon-version",
-            "v0.12.0",
-            "--strict",
-        ]));
+        let run = Reporter::against(&kube)
+            .args([
+                "--endpoint",
+                &endpoint,
+                "--axon-version",
+                "v0.12.0",
+                "--strict",
+            ])
+            .run();
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert!(
             run.stderr.contains("accepted the report (HTTP 202)"),

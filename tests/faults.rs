@@ -3,16 +3,10 @@
 
 use serde_json::json;
 
-use crate::support::command::{Run, normalized, reporter, run, without_delays};
+use crate::support::command::{Reporter, normalized, without_delays};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::{FakeKube, Reply, Route};
 use crate::support::fixtures::Task;
-
-fn report(kube: &FakeKube, endpoint: &Endpoint, args: &[&str]) -> Run {
-    run(reporter(kube)
-        .args(["--endpoint", &endpoint.url()])
-        .args(args))
-}
 
 #[test]
 fn missing_crd_counts_zero_and_warns_naming_it() {
@@ -20,7 +14,7 @@ fn missing_crd_counts_zero_and_warns_naming_it() {
     kube.uninstall_crd("workspaces")
         .add([Task::new("a", "t").agent("codex")]);
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("WARN"),
@@ -47,7 +41,7 @@ fn forbidden_list_exits_1_naming_the_missing_rule() {
         Reply::forbidden_list("taskspawners"),
     );
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 1);
     assert_eq!(
         run.logged("ERROR"),
@@ -80,7 +74,7 @@ fn an_expired_continue_token_restarts_the_list_without_double_counting() {
     kube.add((0..1200).map(|i| Task::new("a", &format!("t{i}")).agent("gemini")));
     kube.fault(Route::ListPage("tasks", 3), 1, Reply::expired());
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("WARN"),
@@ -106,7 +100,7 @@ fn tokens_that_keep_expiring_fail_after_the_restart_bound() {
     kube.add((0..600).map(|i| Task::new("a", &format!("t{i}"))));
     kube.fault(Route::ListPage("tasks", 2), usize::MAX, Reply::expired());
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 1);
     assert_eq!(
         run.logged("ERROR"),
@@ -130,7 +124,7 @@ fn throttling_is_retried_honouring_retry_after() {
     kube.add([Task::new("a", "t")]);
     kube.fault(Route::List("tasks"), 2, Reply::too_many_requests(1));
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("WARN"),
@@ -154,7 +148,7 @@ fn server_errors_are_retried_then_fail_the_run() {
         Reply::status(503, "ServiceUnavailable", "etcd is unavailable"),
     );
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 1);
     assert_eq!(
         without_delays(run.logged("WARN")),
@@ -186,9 +180,10 @@ fn an_unreachable_api_server_fails_after_bounded_retries() {
         .trim_start_matches("server: ")
         .to_owned();
     std::fs::write(&kubeconfig, original.replace(&server, "http://127.0.0.1:1")).unwrap();
-    let run = run(reporter(&kube)
+    let run = Reporter::against(&kube)
         .env("KUBECONFIG", &kubeconfig)
-        .arg("--dry-run"));
+        .arg("--dry-run")
+        .run();
     assert_eq!(run.code, 1);
     let warnings = without_delays(run.logged("WARN"));
     assert_eq!(
@@ -220,7 +215,7 @@ fn an_unreadable_server_version_is_reported_as_unknown() {
         ),
     );
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("WARN"),
@@ -239,7 +234,10 @@ fn a_hung_api_server_ends_at_the_run_deadline() {
     let kube = FakeKube::start();
     kube.fault(Route::List("tasks"), 1, Reply::Hang);
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &["--deadline", "2s"]);
+    let run = Reporter::against(&kube)
+        .sending_to(&endpoint.url())
+        .args(["--deadline", "2s"])
+        .run();
     assert_eq!(run.code, 1);
     assert_eq!(
         run.logged("ERROR"),
@@ -260,7 +258,10 @@ fn a_page_that_is_not_a_list_fails_naming_the_page() {
         Reply::Body("<html>proxy error</html>".into()),
     );
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &["--page-size", "2"]);
+    let run = Reporter::against(&kube)
+        .sending_to(&endpoint.url())
+        .args(["--page-size", "2"])
+        .run();
     assert_eq!(run.code, 1);
     assert_eq!(
         run.logged("ERROR"),
@@ -280,7 +281,7 @@ fn oversized_pages_are_fetched_again_with_half_the_limit() {
         ..big.clone()
     }));
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &[]);
+    let run = Reporter::against(&kube).sending_to(&endpoint.url()).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("WARN"),
@@ -338,7 +339,10 @@ fn a_list_whose_continue_token_has_the_wrong_type_fails_naming_the_kind() {
             )),
         );
         let endpoint = Endpoint::start();
-        let run = report(&kube, &endpoint, &["--page-size", "1"]);
+        let run = Reporter::against(&kube)
+            .sending_to(&endpoint.url())
+            .args(["--page-size", "1"])
+            .run();
         assert_eq!(run.code, 1, "{}", run.stderr);
         assert_eq!(
             run.logged("ERROR"),
@@ -367,7 +371,10 @@ fn a_continue_token_that_leads_back_fails_at_once() {
         )),
     );
     let endpoint = Endpoint::start();
-    let run = report(&kube, &endpoint, &["--page-size", "1"]);
+    let run = Reporter::against(&kube)
+        .sending_to(&endpoint.url())
+        .args(["--page-size", "1"])
+        .run();
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.logged("ERROR"),

@@ -3,23 +3,16 @@
 
 use serde_json::json;
 
-use crate::support::command::{Run, normalized, reporter, run, stored_id};
+use crate::support::command::{Reporter, stored_id};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::{FakeKube, Reply, Route};
 
 const THEIRS: &str = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
 
-fn report(kube: &FakeKube) -> (Run, Option<serde_json::Value>) {
-    let endpoint = Endpoint::start();
-    let run = run(reporter(kube).args(["--endpoint", &endpoint.url()]));
-    let sent = endpoint.received().first().map(|r| normalized(&r.body));
-    (run, sent)
-}
-
 #[test]
 fn the_first_run_creates_the_config_map_with_a_random_uuid() {
     let kube = FakeKube::start();
-    let (run, sent) = report(&kube);
+    let (run, sent) = Reporter::against(&kube).run_and_sent();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let map = kube.config_map("axon-system", "axon-telemetry").unwrap();
     assert_eq!(
@@ -42,10 +35,10 @@ fn the_first_run_creates_the_config_map_with_a_random_uuid() {
 #[test]
 fn later_runs_only_read_the_id() {
     let kube = FakeKube::start();
-    report(&kube);
+    Reporter::against(&kube).run_and_sent();
     let first = stored_id(&kube);
     for _ in 0..2 {
-        let (run, sent) = report(&kube);
+        let (run, sent) = Reporter::against(&kube).run_and_sent();
         assert_eq!(run.code, 0, "{}", run.stderr);
         assert_eq!(sent.unwrap()["installationId"], first);
     }
@@ -59,9 +52,10 @@ fn later_runs_only_read_the_id() {
 fn the_namespace_comes_from_pod_namespace() {
     let kube = FakeKube::start();
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube)
+    let run = Reporter::against(&kube)
         .env("POD_NAMESPACE", "telemetry")
-        .args(["--endpoint", &endpoint.url()]));
+        .args(["--endpoint", &endpoint.url()])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         kube.writes(),
@@ -80,7 +74,7 @@ fn losing_the_create_race_uses_the_winners_id() {
             json!({"installationId": THEIRS}),
         )
     });
-    let (run, sent) = report(&kube);
+    let (run, sent) = Reporter::against(&kube).run_and_sent();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(sent.unwrap()["installationId"], THEIRS);
     assert_eq!(stored_id(&kube), THEIRS);
@@ -110,7 +104,7 @@ fn an_invalid_id_is_replaced_under_its_resource_version() {
     let version_before =
         kube.config_map("axon-system", "axon-telemetry").unwrap()["metadata"]["resourceVersion"]
             .clone();
-    let (run, sent) = report(&kube);
+    let (run, sent) = Reporter::against(&kube).run_and_sent();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let id = stored_id(&kube);
     assert_eq!(sent.unwrap()["installationId"], id);
@@ -144,7 +138,7 @@ fn a_conflicting_update_rereads_and_uses_the_other_writers_id() {
             json!({"installationId": THEIRS}),
         )
     });
-    let (run, sent) = report(&kube);
+    let (run, sent) = Reporter::against(&kube).run_and_sent();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(sent.unwrap()["installationId"], THEIRS);
     assert_eq!(
@@ -163,7 +157,7 @@ fn forbidden_config_map_access_exits_1_naming_the_role() {
         1,
         Reply::status(403, "Forbidden", message),
     );
-    let (run, sent) = report(&kube);
+    let (run, sent) = Reporter::against(&kube).run_and_sent();
     assert_eq!(run.code, 1);
     assert_eq!(sent, None);
     assert_eq!(

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::command::{normalized, reporter, run};
+use crate::support::command::{Reporter, normalized};
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::{
@@ -106,16 +106,18 @@ fn reports_without_canaries(cluster: fn() -> FakeKube) -> Vec<serde_json::Value>
     ] {
         let kube = cluster();
         let endpoint = Endpoint::start();
-        let sent = run(reporter(&kube).args([
-            "--endpoint",
-            &endpoint.url(),
-            "--log-level",
-            level,
-            "--log-format",
-            format,
-            "--axon-version",
-            &format!("v0.5.0-{}", canary("axon-build")),
-        ]));
+        let sent = Reporter::against(&kube)
+            .args([
+                "--endpoint",
+                &endpoint.url(),
+                "--log-level",
+                level,
+                "--log-format",
+                format,
+                "--axon-version",
+                &format!("v0.5.0-{}", canary("axon-build")),
+            ])
+            .run();
         assert_eq!(sent.code, 0, "{}", sent.stderr);
         let body = &endpoint.received()[0].body;
         assert_no_canary("the sent report", body);
@@ -123,8 +125,9 @@ fn reports_without_canaries(cluster: fn() -> FakeKube) -> Vec<serde_json::Value>
         assert_no_canary("stdout", &sent.stdout);
         reports.push(normalized(body));
 
-        let dry =
-            run(reporter(&kube).args(["--dry-run", "--log-level", level, "--log-format", format]));
+        let dry = Reporter::against(&kube)
+            .args(["--dry-run", "--log-level", level, "--log-format", format])
+            .run();
         assert_eq!(dry.code, 0, "{}", dry.stderr);
         assert_no_canary("the dry-run report", &dry.stdout);
         assert_no_canary(&format!("dry-run stderr at {level}/{format}"), &dry.stderr);

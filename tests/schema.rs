@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::command::{reporter, run};
+use crate::support::command::Reporter;
 use crate::support::endpoint::Endpoint;
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
@@ -33,12 +33,14 @@ fn sent_report() -> Value {
     let kube = FakeKube::start();
     kube.add(sample_cluster());
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube).args([
-        "--endpoint",
-        &endpoint.url(),
-        "--axon-version",
-        "v0.5.0-rc.2",
-    ]));
+    let run = Reporter::against(&kube)
+        .args([
+            "--endpoint",
+            &endpoint.url(),
+            "--axon-version",
+            "v0.5.0-rc.2",
+        ])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     serde_json::from_str(&endpoint.received()[0].body).unwrap()
 }
@@ -47,7 +49,7 @@ fn sent_report() -> Value {
 fn sent_and_dry_run_reports_match_the_schema() {
     assert_eq!(errors(&sent_report()), Vec::<String>::new());
     let kube = FakeKube::start();
-    let dry = run(reporter(&kube).arg("--dry-run"));
+    let dry = Reporter::against(&kube).arg("--dry-run").run();
     assert_eq!(
         errors(&serde_json::from_str(&dry.stdout).unwrap()),
         Vec::<String>::new()

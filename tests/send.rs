@@ -1,24 +1,19 @@
 //! Delivering the report: headers and body, retries and their bounds, timeouts, TLS with
 //! an operator's CA, proxies, and what a failed send does to the exit code.
 
-use crate::support::command::{Run, normalized, reporter, run, without_delays};
+use crate::support::command::{Reporter, normalized, without_delays};
 use crate::support::endpoint::{Answer, Endpoint};
 use crate::support::fake_kube::FakeKube;
 use crate::support::fixtures::sample_cluster;
-
-fn send(endpoint: &Endpoint, args: &[&str]) -> Run {
-    let kube = FakeKube::start();
-    run(reporter(&kube)
-        .args(["--endpoint", &endpoint.url()])
-        .args(args))
-}
 
 #[test]
 fn the_report_is_posted_as_json_exactly_as_logged() {
     let kube = FakeKube::start();
     kube.add(sample_cluster());
     let endpoint = Endpoint::start();
-    let run = run(reporter(&kube).args(["--endpoint", &endpoint.url()]));
+    let run = Reporter::against(&kube)
+        .args(["--endpoint", &endpoint.url()])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let sent = endpoint.received();
     assert_eq!(sent.len(), 1);
@@ -48,7 +43,10 @@ fn the_report_is_posted_as_json_exactly_as_logged() {
 #[test]
 fn any_2xx_is_success() {
     let endpoint = Endpoint::answering(vec![Answer::Status(204)]);
-    let run = send(&endpoint, &["--strict"]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .args(["--strict"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.logged("INFO").last().unwrap(),
@@ -63,7 +61,9 @@ fn server_errors_are_retried_three_times_then_only_warn() {
         Answer::Status(500),
         Answer::Status(502),
     ]);
-    let run = send(&endpoint, &[]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .run();
     assert_eq!(run.code, 0);
     assert_eq!(endpoint.received().len(), 3);
     let url = endpoint.url();
@@ -84,18 +84,22 @@ fn server_errors_are_retried_three_times_then_only_warn() {
 #[test]
 fn strict_turns_a_failed_send_into_exit_3() {
     let endpoint = Endpoint::answering(vec![Answer::Status(503); 3]);
-    let run = send(&endpoint, &["--strict"]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .args(["--strict"])
+        .run();
     assert_eq!(run.code, 3);
     let endpoint = Endpoint::answering(vec![Answer::Status(400)]);
-    let run = send(&endpoint, &[]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .run();
     let strict_by_env = {
         let kube = FakeKube::start();
         let endpoint = Endpoint::answering(vec![Answer::Status(400)]);
-        crate::support::command::run(
-            reporter(&kube)
-                .env("AXON_TELEMETRY_STRICT", "true")
-                .args(["--endpoint", &endpoint.url()]),
-        )
+        Reporter::against(&kube)
+            .env("AXON_TELEMETRY_STRICT", "true")
+            .sending_to(&endpoint.url())
+            .run()
     };
     assert_eq!((run.code, strict_by_env.code), (0, 3));
 }
@@ -103,7 +107,9 @@ fn strict_turns_a_failed_send_into_exit_3() {
 #[test]
 fn throttling_waits_as_long_as_retry_after_says() {
     let endpoint = Endpoint::answering(vec![Answer::RetryAfter(429, 1)]);
-    let run = send(&endpoint, &[]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(endpoint.received().len(), 2);
     assert_eq!(
@@ -121,7 +127,9 @@ fn a_client_error_is_not_retried_and_its_reason_is_quoted() {
         400,
         "{\"error\": \"installationId: not a UUID\"}\n",
     )]);
-    let run = send(&endpoint, &[]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .run();
     assert_eq!(run.code, 0);
     assert_eq!(endpoint.received().len(), 1);
     assert_eq!(
@@ -137,7 +145,10 @@ fn a_client_error_is_not_retried_and_its_reason_is_quoted() {
 #[test]
 fn a_hung_endpoint_times_out_on_every_attempt() {
     let endpoint = Endpoint::answering(vec![Answer::Hang; 3]);
-    let run = send(&endpoint, &["--timeout", "1s", "--strict"]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .args(["--timeout", "1s", "--strict"])
+        .run();
     assert_eq!(run.code, 3);
     assert_eq!(endpoint.received().len(), 3);
     assert_eq!(
@@ -152,7 +163,9 @@ fn a_hung_endpoint_times_out_on_every_attempt() {
 #[test]
 fn a_dead_endpoint_only_warns() {
     let kube = FakeKube::start();
-    let run = run(reporter(&kube).args(["--endpoint", "http://127.0.0.1:1/v1/report"]));
+    let run = Reporter::against(&kube)
+        .args(["--endpoint", "http://127.0.0.1:1/v1/report"])
+        .run();
     assert_eq!(run.code, 0);
     assert_eq!(
         without_delays(run.logged("WARN")),
@@ -169,7 +182,9 @@ fn a_redirect_is_not_followed() {
     let endpoint = Endpoint::answering(vec![Answer::Redirect(
         "https://elsewhere.example/v1/report",
     )]);
-    let run = send(&endpoint, &[]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .run();
     assert_eq!(endpoint.received().len(), 1);
     assert_eq!(
         run.logged("WARN"),
@@ -184,13 +199,20 @@ fn a_redirect_is_not_followed() {
 fn https_with_the_operators_ca_file_completes_a_real_handshake() {
     let endpoint = Endpoint::tls(vec![]);
     let ca = endpoint.ca_file().to_str().unwrap().to_owned();
-    let run = send(&endpoint, &["--ca-file", &ca, "--strict"]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .args(["--ca-file", &ca, "--strict"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(endpoint.received().len(), 1);
     assert!(endpoint.url().starts_with("https://127.0.0.1:"));
 
     let kube = FakeKube::start();
-    let by_env = run_with_endpoint(&kube, &endpoint.url(), &[("SSL_CERT_FILE", &ca)]);
+    let by_env = Reporter::against(&kube)
+        .sending_to(&endpoint.url())
+        .args(["--strict"])
+        .env("SSL_CERT_FILE", &ca)
+        .run();
     assert_eq!(by_env.code, 0, "{}", by_env.stderr);
     assert_eq!(endpoint.received().len(), 2);
 }
@@ -198,7 +220,10 @@ fn https_with_the_operators_ca_file_completes_a_real_handshake() {
 #[test]
 fn https_to_an_unknown_ca_is_refused() {
     let endpoint = Endpoint::tls(vec![]);
-    let run = send(&endpoint, &["--strict"]);
+    let run = Reporter::against(&FakeKube::start())
+        .sending_to(&endpoint.url())
+        .args(["--strict"])
+        .run();
     assert_eq!(run.code, 3);
     assert_eq!(endpoint.received().len(), 0);
     assert_eq!(
@@ -214,11 +239,11 @@ fn https_to_an_unknown_ca_is_refused() {
 fn http_proxy_from_the_environment_is_used() {
     let proxy = Endpoint::start();
     let kube = FakeKube::start();
-    let run = run_with_endpoint(
-        &kube,
-        "http://telemetry.invalid/v1/report",
-        &[("HTTP_PROXY", &format!("http://{}", proxy.authority()))],
-    );
+    let run = Reporter::against(&kube)
+        .sending_to("http://telemetry.invalid/v1/report")
+        .args(["--strict"])
+        .env("HTTP_PROXY", format!("http://{}", proxy.authority()))
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let received = proxy.received();
     assert_eq!(received.len(), 1);
@@ -239,23 +264,14 @@ fn http_proxy_from_the_environment_is_used() {
 fn no_proxy_bypasses_the_proxy() {
     let endpoint = Endpoint::start();
     let kube = FakeKube::start();
-    let env = [
-        ("HTTP_PROXY", "http://127.0.0.1:1"),
-        ("NO_PROXY", "127.0.0.1"),
-    ];
-    let run = run_with_endpoint(&kube, &endpoint.url(), &env);
+    let run = Reporter::against(&kube)
+        .sending_to(&endpoint.url())
+        .args(["--strict"])
+        .env("HTTP_PROXY", "http://127.0.0.1:1")
+        .env("NO_PROXY", "127.0.0.1")
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(endpoint.received().len(), 1);
-}
-
-/// A strict run against `url` with extra environment variables.
-fn run_with_endpoint(kube: &FakeKube, url: &str, env: &[(&str, &str)]) -> Run {
-    let mut command = reporter(kube);
-    command.args(["--endpoint", url, "--strict"]);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    run(&mut command)
 }
 
 #[test]
@@ -263,7 +279,10 @@ fn credentials_in_the_endpoint_never_reach_the_logs() {
     let endpoint = Endpoint::start();
     let url = endpoint.url().replace("http://", "http://user:s3cret@");
     let kube = FakeKube::start();
-    let run = run_with_endpoint(&kube, &url, &[]);
+    let run = Reporter::against(&kube)
+        .sending_to(&url)
+        .args(["--strict"])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
     assert_eq!(

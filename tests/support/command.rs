@@ -1,6 +1,8 @@
 //! The reporter as a hermetic command: an empty environment but for a HOME and a
 //! kubeconfig pointing at the fake API, so nothing from the machine leaks into a test,
-//! and a timeout, so a hung run fails its test instead of stalling the suite.
+//! and a timeout, so a hung run fails its test instead of stalling the suite. [`Reporter`]
+//! is how every test runs `report`; [`bare`] is the binary with nothing, and [`hermetic`]
+//! any other program (the demo).
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +12,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use axon_telemetry_testkit::fake_kube::FakeKube;
+
+use super::endpoint::Endpoint;
 
 /// Far longer than any run in the tests takes (the slowest waits out a few retries).
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -27,7 +31,7 @@ pub fn hermetic(program: &Path) -> Command {
 }
 
 /// `axon-telemetry report` against `kube`, with no other environment.
-pub fn reporter(kube: &FakeKube) -> Command {
+fn reporter(kube: &FakeKube) -> Command {
     let mut command = hermetic(binary());
     command
         .env_clear()
@@ -35,6 +39,74 @@ pub fn reporter(kube: &FakeKube) -> Command {
         .env("KUBECONFIG", kube.kubeconfig())
         .arg("report");
     command
+}
+
+/// The one way the tests run `axon-telemetry report`: against a fake API, hermetic (see
+/// [`reporter`]), with what each test adds, then [`Reporter::run`], or
+/// [`Reporter::run_and_sent`] / [`Reporter::report`] with an endpoint of its own.
+pub struct Reporter {
+    command: Command,
+}
+
+impl Reporter {
+    pub fn against(kube: &FakeKube) -> Reporter {
+        Reporter {
+            command: reporter(kube),
+        }
+    }
+
+    /// Sends the report to `url` (`--endpoint`).
+    pub fn sending_to(mut self, url: &str) -> Reporter {
+        self.command.args(["--endpoint", url]);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Reporter
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Reporter {
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Reporter {
+        self.command.env(name, value);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        run(&mut self.command)
+    }
+
+    /// Runs with an endpoint of its own: the run, and the first report it received,
+    /// normalized.
+    pub fn run_and_sent(self) -> (Run, Option<Value>) {
+        let endpoint = Endpoint::start();
+        let run = self.sending_to(&endpoint.url()).run();
+        let sent = endpoint.received().first().map(|r| normalized(&r.body));
+        (run, sent)
+    }
+
+    /// A run that must succeed and send exactly one report: the report, normalized.
+    pub fn report(self) -> (Value, Run) {
+        let endpoint = Endpoint::start();
+        let run = self.sending_to(&endpoint.url()).run();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let sent = endpoint.received();
+        assert_eq!(sent.len(), 1, "{}", run.stderr);
+        (normalized(&sent[0].body), run)
+    }
+}
+
+/// The binary with no arguments and an empty environment.
+pub fn bare() -> Command {
+    hermetic(binary())
 }
 
 /// A finished run.
