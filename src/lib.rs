@@ -37,8 +37,12 @@ mod send;
 pub use axon_telemetry_report as report;
 pub use axon_telemetry_report::{api, error_chain};
 
-/// This reporter's own version, reported as `reporterVersion`.
+/// This reporter's own version (Cargo's, as `--version` prints it and as the image is
+/// tagged).
 pub const REPORTER_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The same, as the report writes it: a release tag like the other versions in it.
+const REPORTER_TAG: &str = concat!("v", env!("CARGO_PKG_VERSION"));
 
 use std::io::Write;
 use std::time::Duration;
@@ -215,7 +219,7 @@ async fn build(kube: &Cluster, config: &Config) -> Result<Report> {
         schema_version: report::SCHEMA_VERSION,
         installation_id: id.uuid(),
         version,
-        reporter_version: REPORTER_VERSION.to_owned(),
+        reporter_version: REPORTER_TAG.to_owned(),
         k8s_version,
         // Whole seconds: sub-second precision says nothing and helps fingerprinting.
         timestamp: Timestamp::from_second(now.as_second()).unwrap_or(now),

@@ -32,7 +32,7 @@ fn dry_run_prints_the_report_and_changes_nothing() {
   "schemaVersion": 2,
   "installationId": "00000000-0000-0000-0000-000000000000",
   "version": "v0.5.0",
-  "reporterVersion": "VERSION",
+  "reporterVersion": "vVERSION",
   "k8sVersion": "v1.33.2",
   "timestamp": "STAMP",
   "api": [
@@ -134,7 +134,7 @@ fn a_kelos_cluster_gives_the_exact_v2_report() {
             "schemaVersion": 2,
             "installationId": "00000000-0000-0000-0000-000000000000",
             "version": "v0.52.0",
-            "reporterVersion": env!("CARGO_PKG_VERSION"),
+            "reporterVersion": concat!("v", env!("CARGO_PKG_VERSION")),
             "k8sVersion": "v1.33.2",
             "timestamp": "<timestamp>",
             "api": [{"group": "kelos.dev", "version": "v1alpha2"}],

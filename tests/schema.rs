@@ -68,7 +68,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
     let good = sent_report();
     assert_eq!(collector_accepts(&good), Ok(()));
     type Mutation = (&'static str, fn(&mut Value));
-    let mutations: [Mutation; 28] = [
+    let mutations: [Mutation; 29] = [
         ("/tasks/byType", |r| {
             r["tasks"]["byType"]["my-agent"] = json!(1)
         }),
@@ -100,7 +100,7 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
             r["k8sVersion"] = json!("v1234567890.0.0")
         }),
         ("/reporterVersion", |r| {
-            r["reporterVersion"] = json!("0.1.0-rc.01")
+            r["reporterVersion"] = json!("v0.1.0-rc.01")
         }),
         ("/timestamp", |r| r["timestamp"] = json!("2026-11-28 06:00")),
         ("/timestamp", |r| {
@@ -117,7 +117,11 @@ fn the_schema_and_the_collector_reject_what_the_reporter_never_sends() {
             r["usage"]["totalInputTokens"] = json!(1_000_000_000_000_001u64)
         }),
         ("/reporterVersion", |r| {
-            r["reporterVersion"] = json!("0.1.0-acme")
+            r["reporterVersion"] = json!("v0.1.0-acme")
+        }),
+        // Schema version 1's form, without the v.
+        ("/reporterVersion", |r| {
+            r["reporterVersion"] = json!("0.1.0")
         }),
         ("/features/sourceTypes", |r| {
             r["features"]["sourceTypes"] = json!(["cron", "cron"])
@@ -187,6 +191,7 @@ fn v1_reports_match_schema_v1_and_the_collector_takes_them() {
         found,
         [
             "/features: Additional properties are not allowed ('sessionSpawners', 'taskBudgets', 'taskRecords' were unexpected)",
+            r#"/reporterVersion: "v0.1.0" does not match "^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})(-(alpha|beta|rc)(\.(0|[1-9][0-9]{0,8}))?)?$""#,
             "/schemaVersion: 1 was expected",
             ": Additional properties are not allowed ('api', 'sessions', 'taskSpawners', 'workerPools' were unexpected)",
         ]

@@ -457,7 +457,7 @@ mod tests {
             "schemaVersion": 2,
             "installationId": "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a5b",
             "version": "v0.52.0",
-            "reporterVersion": "0.1.0",
+            "reporterVersion": "v0.1.0",
             "k8sVersion": "v1.34.1",
             "timestamp": "2026-11-28T06:00:00Z",
             "api": [{"group": "kelos.dev", "version": "v1alpha2"}],

@@ -181,11 +181,23 @@ fn check(report: &Report, now: Timestamp) -> Result<(), Rejection> {
             ));
         }
     }
+    // Schema v2 writes the reporter's release as the other versions are (v0.1.0); v1 wrote
+    // it without the v.
     let reporter = &report.reporter_version;
-    if release_version(reporter) != format!("v{reporter}") {
+    let v2 = report.schema_version == SCHEMA_VERSION;
+    let tagged = if v2 {
+        reporter.clone()
+    } else {
+        format!("v{reporter}")
+    };
+    if reporter.starts_with('v') != v2 || release_version(&tagged) != tagged {
         return Err(Rejection::invalid(
             "reporterVersion",
-            "must be MAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N",
+            if v2 {
+                "must be vMAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N"
+            } else {
+                "must be MAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N"
+            },
         ));
     }
     if report.timestamp > now + MAX_CLOCK_SKEW {
@@ -522,6 +534,7 @@ mod tests {
     fn valid_v2() -> serde_json::Value {
         let mut body = valid();
         body["schemaVersion"] = 2.into();
+        body["reporterVersion"] = "v0.1.0".into();
         body["api"] = serde_json::json!([{"group": "kelos.dev", "version": "v1alpha2"}]);
         body["taskSpawners"] = serde_json::json!({"bySource": {"cron": 1}});
         body["sessions"] = serde_json::json!({"total": 2, "byType": {"codex": 2}, "byPhase": {"Ready": 1, "Unknown": 1}});
@@ -532,6 +545,26 @@ mod tests {
         }
         body["features"]["sourceTypes"] = serde_json::json!(["cron", "slack"]);
         body
+    }
+
+    /// Schema v2 writes the reporter's release as a tag (`v0.1.0`), v1 without the v.
+    #[test]
+    fn each_schema_version_has_its_form_of_reporter_version() {
+        let now: Timestamp = NOW.parse().unwrap();
+        let with = |mut body: serde_json::Value, version: &str| {
+            body["reporterVersion"] = version.into();
+            report(body.to_string().as_bytes(), now).map_err(|r| r.to_string())
+        };
+        assert!(with(valid_v2(), "v0.1.0-rc.1").is_ok());
+        assert!(with(valid(), "0.1.0-rc.1").is_ok());
+        assert_eq!(
+            with(valid_v2(), "0.1.0"),
+            Err("reporterVersion: must be vMAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N".to_owned())
+        );
+        assert_eq!(
+            with(valid(), "v0.1.0"),
+            Err("reporterVersion: must be MAJOR.MINOR.PATCH, optionally with -alpha, -beta or -rc and .N".to_owned())
+        );
     }
 
     #[test]

@@ -244,7 +244,7 @@ pub fn kelos_report(installation: &str) -> Value {
         "schemaVersion": 2,
         "installationId": installation,
         "version": "v0.52.0",
-        "reporterVersion": "0.1.0",
+        "reporterVersion": "v0.1.0",
         "k8sVersion": "v1.34.1",
         "timestamp": "2026-11-28T06:00:00Z",
         "api": [{"group": "kelos.dev", "version": "v1alpha2"}],
