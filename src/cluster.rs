@@ -110,7 +110,9 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects like every kube client: `KUBECONFIG` or `~/.kube/config` when present,
-    /// otherwise the pod's service account.
+    /// otherwise the pod's service account. kube runs a kubeconfig's exec credential plugin
+    /// while it builds the client, blocking: that part runs on a blocking thread, so that
+    /// the caller's timeout can end a plugin that never answers.
     pub async fn connect() -> Result<Cluster> {
         let mut config = kube::Config::infer()
             .await
@@ -122,7 +124,10 @@ impl Cluster {
             HeaderValue::from_static(concat!("axon-telemetry/", env!("CARGO_PKG_VERSION"))),
         ));
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|source| Error::Client {
+        let client = tokio::task::spawn_blocking(move || kube::Client::try_from(config))
+            .await
+            .expect("building the client does not panic");
+        let client = client.map_err(|source| Error::Client {
             server: server.clone(),
             source: Box::new(source),
         })?;

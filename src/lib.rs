@@ -48,7 +48,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::{Instant, timeout, timeout_at};
 use tracing::{info, warn};
 
 pub use crate::identity::CONFIG_MAP_NAME;
@@ -75,6 +75,11 @@ pub enum Error {
          raise --deadline, or look for a slow or unreachable API server"
     )]
     Deadline(Duration),
+    #[error(
+        "the run's deadline of {0:?} passed while setting up the Kubernetes client: \
+         look for a credential plugin (exec) in the kubeconfig that does not answer"
+    )]
+    ConnectDeadline(Duration),
     #[error("could not print the report on stdout")]
     Stdout(#[source] std::io::Error),
     #[error("could not start the async runtime")]
@@ -104,7 +109,10 @@ pub fn run(config: &Config) -> Result<Outcome> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    runtime.block_on(collect_and_send(config))
+    let outcome = runtime.block_on(collect_and_send(config));
+    // Not waiting for a credential plugin that outlived the deadline (cluster::connect).
+    runtime.shutdown_background();
+    outcome
 }
 
 async fn collect_and_send(config: &Config) -> Result<Outcome> {
@@ -114,8 +122,12 @@ async fn collect_and_send(config: &Config) -> Result<Outcome> {
          --set telemetry.enabled=false, or kubectl delete cronjob axon-telemetry -n {}",
         REPORTER_VERSION, config.namespace
     );
-    // First, so that a bad kubeconfig exits at once, not after the random delay.
-    let kube = Cluster::connect().await.map_err(Error::Connect)?;
+    // First, so that a bad kubeconfig exits at once, not after the random delay; within
+    // the deadline, as an exec credential plugin runs here.
+    let kube = timeout(config.deadline, Cluster::connect())
+        .await
+        .map_err(|_| Error::ConnectDeadline(config.deadline))?
+        .map_err(Error::Connect)?;
     let endpoint = send::redacted(&config.endpoint);
     let sender = if config.dry_run {
         None

@@ -203,6 +203,30 @@ fn an_unreachable_api_server_fails_after_bounded_retries() {
 }
 
 #[test]
+fn a_hanging_exec_credential_plugin_ends_at_the_deadline() {
+    let kube = FakeKube::start();
+    let kubeconfig = kube.dir().join("exec-kubeconfig");
+    let original = std::fs::read_to_string(kube.kubeconfig()).unwrap();
+    let token = original
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .unwrap();
+    // A credential plugin that never answers (it outlives the run, then ends by itself).
+    let exec = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      \
+                command: /bin/sleep\n      args: [\"30\"]\n      interactiveMode: Never";
+    std::fs::write(&kubeconfig, original.replace(token, exec)).unwrap();
+    let run = Reporter::against(&kube)
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["--dry-run", "--deadline", "2s"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.logged("ERROR"),
+        ["the run's deadline of 2s passed while setting up the Kubernetes client: look for a credential plugin (exec) in the kubeconfig that does not answer"]
+    );
+}
+
+#[test]
 fn an_unreadable_server_version_is_reported_as_unknown() {
     let kube = FakeKube::start();
     kube.fault(
