@@ -222,7 +222,9 @@ fn a_hanging_exec_credential_plugin_ends_at_the_deadline() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.logged("ERROR"),
-        ["the run's deadline of 2s passed while setting up the Kubernetes client: look for a credential plugin (exec) in the kubeconfig that does not answer"]
+        [
+            "the run's deadline of 2s passed while setting up the Kubernetes client: look for a credential plugin (exec) in the kubeconfig that does not answer"
+        ]
     );
 }
 
