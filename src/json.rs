@@ -206,7 +206,17 @@ impl<'a> Reader<'a> {
 
     /// Calls `member` with each key of an object, unescaped (`"sp\u0065c"` is `spec`; the
     /// slow path runs only for a key with a backslash); `member` must consume the value.
-    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+    pub fn object(&mut self, member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+        self.members(true, member)
+    }
+
+    /// [`Reader::object`], with the keys unescaped or as written.
+    #[inline(always)]
+    fn members(
+        &mut self,
+        unescape: bool,
+        mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>,
+    ) -> Result<()> {
         self.eat(b'{', Expected::OpenBrace)?;
         self.skip_whitespace();
         if self.bytes.get(self.at) == Some(&b'}') {
@@ -218,7 +228,7 @@ impl<'a> Reader<'a> {
             let start = self.at;
             let key = self.raw_string()?;
             let unescaped;
-            let key = if key.contains(&b'\\') {
+            let key = if unescape && key.contains(&b'\\') {
                 unescaped = serde_json::from_slice::<String>(&self.bytes[start..self.at])
                     .map_err(|_| Error::at(start, Expected::ValidString))?;
                 unescaped.as_bytes()
@@ -316,30 +326,8 @@ impl<'a> Reader<'a> {
             return self.error(Expected::ShallowerNesting);
         }
         match kind {
-            JsonType::Object => {
-                self.eat(b'{', Expected::OpenBrace)?;
-                self.skip_whitespace();
-                if self.bytes.get(self.at) == Some(&b'}') {
-                    self.at += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.skip_whitespace();
-                    // Keys as written: one with an invalid escape is still one key.
-                    self.raw_string()?;
-                    self.eat(b':', Expected::Colon)?;
-                    self.skip_at(depth + 1)?;
-                    self.skip_whitespace();
-                    match self.bytes.get(self.at) {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(());
-                        }
-                        _ => return self.error(Expected::CommaOrBrace),
-                    }
-                }
-            }
+            // Keys as written: one with an invalid escape is still one key.
+            JsonType::Object => self.members(false, |reader, _| reader.skip_at(depth + 1)),
             JsonType::Array => self.array(|reader| reader.skip_at(depth + 1)),
             JsonType::String => self.raw_string().map(drop),
             JsonType::Number => self.number().map(drop),
@@ -391,17 +379,9 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use axon_telemetry_testkit::random::Random;
 
-    /// Random values of a fixed seed, so that failures repeat.
-    fn random_source(mut state: u64) -> impl FnMut(u64) -> u64 {
-        move |n| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        }
-    }
+    use super::*;
 
     /// The obvious byte-at-a-time skipper, to check the block-at-a-time one against.
     fn reference_container_end(bytes: &[u8]) -> Option<usize> {
@@ -425,11 +405,11 @@ mod tests {
     }
 
     /// Random nestings of objects, arrays and strings full of escapes and brackets.
-    fn random_value(out: &mut Vec<u8>, depth: u32, random: &mut dyn FnMut(u64) -> u64) {
-        match if depth > 4 { 2 } else { random(3) } {
+    fn random_value(out: &mut Vec<u8>, depth: u32, random: &mut Random) {
+        match if depth > 4 { 2 } else { random.below(3) } {
             0 => {
                 out.push(b'{');
-                for i in 0..random(4) {
+                for i in 0..random.below(4) {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -440,7 +420,7 @@ mod tests {
             }
             1 => {
                 out.push(b'[');
-                for i in 0..random(4) {
+                for i in 0..random.below(4) {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -450,7 +430,7 @@ mod tests {
             }
             _ => {
                 out.push(b'"');
-                for _ in 0..random(40) {
+                for _ in 0..random.below(40) {
                     let pieces: [&[u8]; 10] = [
                         b"a",
                         b"{",
@@ -463,7 +443,7 @@ mod tests {
                         b"xyz",
                         b"0123456789abcdef",
                     ];
-                    out.extend(pieces[random(10) as usize]);
+                    out.extend(pieces[random.below(10) as usize]);
                 }
                 out.push(b'"');
             }
@@ -472,14 +452,14 @@ mod tests {
 
     #[test]
     fn skipping_containers_agrees_with_a_byte_at_a_time_skipper() {
-        let mut random = random_source(0x2545_f491_4f6c_dd1d);
+        let mut random = Random::new(0x2545_f491_4f6c_dd1d);
         for case in 0..3000 {
-            // At every alignment within a 64-byte block, after a string that spans blocks.
+            // At every alignment of the 16-byte string search, after a string that spans chunks.
             let mut document = br#"[""#.to_vec();
             document.extend(b"x".repeat(case % 131));
             document.extend(br#"","#);
             let start = document.len();
-            document.push(if random(2) == 0 { b'{' } else { b'[' });
+            document.push(if random.below(2) == 0 { b'{' } else { b'[' });
             let close = if document[start] == b'{' { b'}' } else { b']' };
             if close == b'}' {
                 document.extend(br#""k":"#);
@@ -506,10 +486,10 @@ mod tests {
 
     #[test]
     fn string_ends_agree_with_a_byte_at_a_time_search() {
-        let mut random = random_source(0x9e37_79b9_7f4a_7c15);
+        let mut random = Random::new(0x9e37_79b9_7f4a_7c15);
         for case in 0..3000 {
             let mut body = Vec::new();
-            for _ in 0..random(60) {
+            for _ in 0..random.below(60) {
                 let pieces: [&[u8]; 6] = [
                     b"a",
                     br#"\""#,
@@ -518,7 +498,7 @@ mod tests {
                     b"0123456789abcdef",
                     "é".as_bytes(),
                 ];
-                body.extend(pieces[random(6) as usize]);
+                body.extend(pieces[random.below(6) as usize]);
             }
             let mut document = br#"[""#.to_vec();
             document.extend(b"x".repeat(case % 70));

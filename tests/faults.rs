@@ -166,20 +166,23 @@ fn server_errors_are_retried_then_fail_the_run() {
     assert_eq!(endpoint.received().len(), 0);
 }
 
+/// A copy of `kube`'s kubeconfig with its line starting with `key` replaced by `lines`.
+fn edited_kubeconfig(kube: &FakeKube, key: &str, lines: &str) -> std::path::PathBuf {
+    let original = std::fs::read_to_string(kube.kubeconfig()).unwrap();
+    let line = original
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("no {key} in the kubeconfig"));
+    let path = kube.dir().join("edited-kubeconfig");
+    std::fs::write(&path, original.replace(line, lines)).unwrap();
+    path
+}
+
 #[test]
 fn an_unreachable_api_server_fails_after_bounded_retries() {
     let kube = FakeKube::start();
-    let kubeconfig = kube.dir().join("dead-kubeconfig");
-    let original = std::fs::read_to_string(kube.kubeconfig()).unwrap();
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    let server = original
-        .lines()
-        .find(|l| l.contains("server:"))
-        .unwrap()
-        .trim()
-        .trim_start_matches("server: ")
-        .to_owned();
-    std::fs::write(&kubeconfig, original.replace(&server, "http://127.0.0.1:1")).unwrap();
+    let kubeconfig = edited_kubeconfig(&kube, "server:", "    server: http://127.0.0.1:1");
     let run = Reporter::against(&kube)
         .env("KUBECONFIG", &kubeconfig)
         .arg("--dry-run")
@@ -205,16 +208,10 @@ fn an_unreachable_api_server_fails_after_bounded_retries() {
 #[test]
 fn a_hanging_exec_credential_plugin_ends_at_the_deadline() {
     let kube = FakeKube::start();
-    let kubeconfig = kube.dir().join("exec-kubeconfig");
-    let original = std::fs::read_to_string(kube.kubeconfig()).unwrap();
-    let token = original
-        .lines()
-        .find(|l| l.trim_start().starts_with("token:"))
-        .unwrap();
     // A credential plugin that never answers (it outlives the run, then ends by itself).
     let exec = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      \
                 command: /bin/sleep\n      args: [\"30\"]\n      interactiveMode: Never";
-    std::fs::write(&kubeconfig, original.replace(token, exec)).unwrap();
+    let kubeconfig = edited_kubeconfig(&kube, "token:", exec);
     let run = Reporter::against(&kube)
         .env("KUBECONFIG", &kubeconfig)
         .args(["--dry-run", "--deadline", "2s"])

@@ -3,6 +3,7 @@
 //! validation, which the collector runs, accepts and rejects the same reports: the
 //! reporter's own, targeted mutations, and a generated corpus of valid and invalid ones.
 
+use axon_telemetry_testkit::random::Random;
 use serde_json::{Value, json};
 
 use crate::support::command::Reporter;
@@ -216,22 +217,6 @@ fn integral_numbers_in_any_notation_are_accepted_by_both() {
         mutate(&mut report);
         assert_eq!(errors(&report), Vec::<String>::new(), "{report}");
         assert_eq!(collector_accepts(&report), Ok(()), "{report}");
-    }
-}
-
-/// Random numbers of a fixed seed, so that a failure repeats.
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
-        &of[self.below(of.len() as u64) as usize]
     }
 }
 
@@ -551,7 +536,7 @@ fn the_schemas_and_the_collector_agree_on_a_generated_corpus() {
         Some(1.0) => validators[0].is_valid(report),
         _ => validators[1].is_valid(report),
     };
-    let mut random = Random(0x00c0_ffee_d00d_f00d);
+    let mut random = Random::new(0x00c0_ffee_d00d_f00d);
     let (mut valid, mut invalid) = (0, 0);
     for i in 0..400 {
         let report = generated(&mut random, 1 + (i % 2));

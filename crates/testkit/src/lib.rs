@@ -8,9 +8,11 @@
 //! - [`generate`]: realistic objects generated from (seed, index), with their ground truth,
 //!   for the benchmarks.
 //! - [`postgres`]: a real PostgreSQL server on a free port, for the collector.
+//! - [`random`]: random numbers of a fixed seed, for generated test cases.
 
 pub mod fake_kube;
 pub mod fixtures;
 pub mod generate;
 pub mod postgres;
+pub mod random;
 pub mod server;
