@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use axon_telemetry_testkit::fake_kube::write_kubeconfig;
 use axon_telemetry_testkit::generate::{Cluster, Flavor};
 use server::{FakeApi, Taken};
 
@@ -145,12 +146,9 @@ fn main() {
     let options = options();
     if let Some(tasks) = options.serve {
         let api = FakeApi::start(options.cluster(tasks));
-        let kubeconfig = std::env::temp_dir().join("axon-telemetry-bench-kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            kubeconfig_yaml(&format!("http://{}", api.addr)),
-        )
-        .unwrap();
+        let dir = std::env::temp_dir().join("axon-telemetry-bench");
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = write_kubeconfig(&dir, &format!("http://{}", api.addr), "bench");
         println!(
             "serving {tasks} Tasks; KUBECONFIG={} ; press Enter to stop",
             kubeconfig.display()
@@ -190,12 +188,7 @@ fn main() {
         let truth = cluster.ground_truth();
         let api = FakeApi::start(cluster);
         let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            kubeconfig_yaml(&format!("http://{}", api.addr)),
-        )
-        .unwrap();
+        let kubeconfig = write_kubeconfig(dir.path(), &format!("http://{}", api.addr), "bench");
         let page_size = options.page_size.to_string();
 
         let mut floors = Vec::new();
@@ -307,12 +300,6 @@ fn fits_in_memory(kib: f64) -> bool {
         .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
         .unwrap_or(0.0);
     kib * 1.1 < available * 0.75
-}
-
-fn kubeconfig_yaml(server: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: bench\n  cluster:\n    server: {server}\nusers:\n- name: bench\n  user:\n    token: bench\ncontexts:\n- name: bench\n  context:\n    cluster: bench\n    user: bench\ncurrent-context: bench\n"
-    )
 }
 
 /// Runs `command` against the fake API and measures it with wait4(2): wall time, peak RSS

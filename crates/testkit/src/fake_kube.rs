@@ -200,12 +200,7 @@ impl FakeKube {
             None,
         );
         let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(
-            &kubeconfig,
-            kubeconfig_yaml(&format!("http://{}", server.addr)),
-        )
-        .unwrap();
+        let kubeconfig = write_kubeconfig(dir.path(), &format!("http://{}", server.addr), TOKEN);
         FakeKube {
             server,
             state,
@@ -369,12 +364,16 @@ impl FakeKube {
     }
 }
 
-fn kubeconfig_yaml(server: &str) -> String {
-    format!(
+/// Writes `dir/kubeconfig` for the API server at `server` with bearer `token`; its path.
+pub fn write_kubeconfig(dir: &Path, server: &str, token: &str) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    let yaml = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server}\n\
-         users:\n- name: fake\n  user:\n    token: {TOKEN}\ncontexts:\n- name: fake\n  context:\n    \
+         users:\n- name: fake\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    \
          cluster: fake\n    user: fake\ncurrent-context: fake\n"
-    )
+    );
+    std::fs::write(&path, yaml).expect("write a kubeconfig");
+    path
 }
 
 fn handle(state: &Mutex<State>, request: Received) -> Option<Response<Full<Bytes>>> {
