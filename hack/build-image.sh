@@ -34,7 +34,7 @@ while (($#)); do
 done
 
 version=$(hack/version.sh)
-epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 license=$(cargo metadata --locked --no-deps --format-version 1 \
   | jq -er '.packages[] | select(.name == "axon-telemetry") | .license')

@@ -111,12 +111,6 @@ pub enum JsonType {
     Null,
 }
 
-/// The sixteen bytes at `at`.
-#[inline(always)]
-fn sixteen(bytes: &[u8], at: usize) -> [u8; 16] {
-    bytes[at..at + 16].try_into().expect("16 bytes")
-}
-
 /// The first `"` or `\\` at or after `from`, sixteen bytes per comparison: a key or a
 /// name takes one step, a prompt a few dozen.
 #[inline(always)]
@@ -127,8 +121,8 @@ fn find_quote_or_backslash(bytes: &[u8], from: usize) -> Option<usize> {
         (chunk.simd_eq(quote) | chunk.simd_eq(backslash)).to_bitmask()
     };
     let mut at = from;
-    while at + 16 <= bytes.len() {
-        let found = found_in(sixteen(bytes, at));
+    while let Some(chunk) = bytes.get(at..at + 16) {
+        let found = found_in(chunk.try_into().expect("16 bytes"));
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize);
         }

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::support::command::{Reporter, normalized, without_delays};
 use crate::support::endpoint::Endpoint;
-use crate::support::fake_kube::{FakeKube, Reply, Route};
+use crate::support::fake_kube::{FakeKube, Reply, Route, continue_token};
 use crate::support::fixtures::Task;
 
 #[test]
@@ -381,11 +381,10 @@ fn a_list_whose_continue_token_has_the_wrong_type_fails_naming_the_kind() {
 /// deadline; it fails at once, naming the kind and the loop.
 #[test]
 fn a_continue_token_that_leads_back_fails_at_once() {
-    use base64::Engine;
     let kube = FakeKube::start();
     kube.add((0..3).map(|i| Task::new("a", &format!("t{i}")).agent("codex")));
     // The fake's token for page 2, which page 1 hands out; page 2 hands it out again.
-    let page_2 = base64::engine::general_purpose::STANDARD.encode(r#"{"offset":1,"page":2}"#);
+    let page_2 = continue_token(1, 2);
     kube.fault(
         Route::ListPage("tasks", 2),
         1,

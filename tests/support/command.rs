@@ -84,23 +84,30 @@ impl Reporter {
         run(&mut self.command)
     }
 
-    /// Runs with an endpoint of its own: the run, and the first report it received,
-    /// normalized.
-    pub fn run_and_sent(self) -> (Run, Option<Value>) {
+    /// Runs with an endpoint of its own: the run, and the reports it received, normalized.
+    fn run_with_endpoint(self) -> (Run, Vec<Value>) {
         let endpoint = Endpoint::start();
         let run = self.sending_to(&endpoint.url()).run();
-        let sent = endpoint.received().first().map(|r| normalized(&r.body));
+        let sent = endpoint
+            .received()
+            .iter()
+            .map(|r| normalized(&r.body))
+            .collect();
         (run, sent)
+    }
+
+    /// Runs with an endpoint of its own: the run, and the first report it received.
+    pub fn run_and_sent(self) -> (Run, Option<Value>) {
+        let (run, sent) = self.run_with_endpoint();
+        (run, sent.into_iter().next())
     }
 
     /// A run that must succeed and send exactly one report: the report, normalized.
     pub fn report(self) -> (Value, Run) {
-        let endpoint = Endpoint::start();
-        let run = self.sending_to(&endpoint.url()).run();
+        let (run, mut sent) = self.run_with_endpoint();
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let sent = endpoint.received();
         assert_eq!(sent.len(), 1, "{}", run.stderr);
-        (normalized(&sent[0].body), run)
+        (sent.remove(0), run)
     }
 }
 

@@ -99,25 +99,22 @@ impl Metrics {
         let counter = |out: &mut String, name: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         };
-        counter(
+        // A counter without labels: its help, type and one sample.
+        let single = |out: &mut String, name: &str, help: &str, n: &AtomicU64| {
+            counter(out, name, help);
+            let _ = writeln!(out, "{name} {}", n.load(Relaxed));
+        };
+        single(
             &mut out,
             "axon_telemetry_reports_accepted_total",
             "Reports stored, including those that replaced the same installation's report of the day.",
+            &self.accepted,
         );
-        let _ = writeln!(
-            out,
-            "axon_telemetry_reports_accepted_total {}",
-            self.accepted.load(Relaxed)
-        );
-        counter(
+        single(
             &mut out,
             "axon_telemetry_reports_duplicate_total",
             "Accepted reports that replaced the same installation's earlier report of the day.",
-        );
-        let _ = writeln!(
-            out,
-            "axon_telemetry_reports_duplicate_total {}",
-            self.duplicates.load(Relaxed)
+            &self.duplicates,
         );
         counter(
             &mut out,
@@ -144,21 +141,18 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
         let sum = self.latency_sum_micros.load(Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {count}");
-        for (name, help, n) in [
-            (
-                "axon_telemetry_connections_refused_total",
-                "Connections closed at once because their client address held its maximum of connections.",
-                &self.connections_refused,
-            ),
-            (
-                "axon_telemetry_write_timeouts_total",
-                "Connections closed because their client took none of a response for the request timeout.",
-                &self.write_timeouts,
-            ),
-        ] {
-            counter(&mut out, name, help);
-            let _ = writeln!(out, "{name} {}", n.load(Relaxed));
-        }
+        single(
+            &mut out,
+            "axon_telemetry_connections_refused_total",
+            "Connections closed at once because their client address held its maximum of connections.",
+            &self.connections_refused,
+        );
+        single(
+            &mut out,
+            "axon_telemetry_write_timeouts_total",
+            "Connections closed because their client took none of a response for the request timeout.",
+            &self.write_timeouts,
+        );
         out
     }
 }

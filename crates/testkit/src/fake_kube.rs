@@ -508,6 +508,12 @@ fn encode_token(token: &Token) -> String {
     BASE64.encode(serde_json::to_vec(token).unwrap())
 }
 
+/// The continue token the fake hands out for list page `page`, which starts at item
+/// `offset`: for tests that make a page hand out the wrong one.
+pub fn continue_token(offset: usize, page: u64) -> String {
+    encode_token(&Token { offset, page })
+}
+
 fn decode_token(token: &str) -> Option<Token> {
     serde_json::from_slice(&BASE64.decode(token).ok()?).ok()
 }
